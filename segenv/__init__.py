@@ -1,0 +1,29 @@
+"""segenv: interactive 3D medical image segmentation as multi-agent reinforcement learning.
+
+Importing the package registers the Gymnasium ids ``InteractiveSeg3D-v0`` (55×55×30 volumes,
+the papers' setting) and ``InteractiveSeg2D-v0`` (one 64×64 slice, for fast experiments and
+teaching); ``gym.make("segenv:InteractiveSeg3D-v0")`` imports it for you. Submodules load
+lazily, so ``import segenv`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gymnasium.envs.registration import register, registry
+
+__version__ = "0.1.0"
+__all__ = ["InteractiveSegEnv", "__version__"]
+
+_ENTRY_POINT = "segenv.envs.interactive_seg:InteractiveSegEnv"
+for _env_id, _shape in (("InteractiveSeg3D-v0", (30, 55, 55)), ("InteractiveSeg2D-v0", (64, 64))):
+    if _env_id not in registry:
+        register(id=_env_id, entry_point=_ENTRY_POINT, kwargs={"shape": _shape})
+
+
+def __getattr__(name: str) -> Any:
+    if name == "InteractiveSegEnv":
+        from segenv.envs.interactive_seg import InteractiveSegEnv
+
+        return InteractiveSegEnv
+    raise AttributeError(f"module 'segenv' has no attribute {name!r}")
