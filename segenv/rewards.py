@@ -1,0 +1,163 @@
+"""Per-voxel reward designs (SPEC §4): relative CE gain, absolute, focal, error-region, confidence.
+
+Every design maps :class:`RewardInputs` to a float32 reward map ``(D, H, W)``; the env's scalar
+reward is the map's mean. Worked example (relative, the default): a foreground voxel moved
+from p = 0.5 to 0.9 earns ``-log 0.5 - (-log 0.9) = 0.6931 - 0.1054 = 0.5878``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from segenv.errors import ConfigError, InputTypeError, describe
+from segenv.registry import Registry
+
+DEFAULT_EPS = 1e-6
+
+
+def cross_entropy(
+    probability: np.ndarray, label: np.ndarray, eps: float = DEFAULT_EPS
+) -> np.ndarray:
+    """Eq 4: ``-y log p - (1-y) log(1-p)`` on ``clip(p, eps, 1-eps)``, per voxel (float32)."""
+    p_true = np.where(label, probability, 1.0 - probability)
+    return -np.log(np.clip(p_true, eps, 1.0 - eps, dtype=np.float32))
+
+
+def focal_cross_entropy(
+    probability: np.ndarray, label: np.ndarray, gamma: float = 2.0, eps: float = DEFAULT_EPS
+) -> np.ndarray:
+    """MECCA eq 12: ``-(1-p)^γ log p`` where y = 1 and ``-p^γ log(1-p)`` where y = 0."""
+    p_true = np.clip(
+        np.where(label, probability, 1.0 - probability), eps, 1.0 - eps, dtype=np.float32
+    )
+    return -np.power(1.0 - p_true, gamma, dtype=np.float32) * np.log(p_true)
+
+
+@dataclass(frozen=True)
+class RewardInputs:
+    """What a reward design sees at one step (all arrays ``(D, H, W)``).
+
+    Attributes:
+        previous: probability before the action, float32 in [0, 1].
+        current: probability after the action.
+        label: bool ground truth.
+        ce_previous: cross-entropy of ``previous`` (eq 4).
+        ce_current: cross-entropy of ``current``.
+        confidence: the learner's action-confidence map in [0, 1], or None.
+        eps: the clipping ε used for the logs.
+    """
+
+    previous: np.ndarray
+    current: np.ndarray
+    label: np.ndarray
+    ce_previous: np.ndarray
+    ce_current: np.ndarray
+    confidence: np.ndarray | None = None
+    eps: float = DEFAULT_EPS
+
+    @property
+    def gain(self) -> np.ndarray:
+        """The relative cross-entropy gain ``X(t-1) - X(t)`` (eq 3)."""
+        return self.ce_previous - self.ce_current
+
+
+RewardFn = Callable[..., np.ndarray]
+REWARDS: Registry[RewardFn] = Registry("reward design", "reward", "segenv.rewards.REWARDS")
+
+
+@REWARDS.register("relative")
+def relative_reward(inputs: RewardInputs) -> np.ndarray:
+    """IteR-MRL eq 3 / MECCA eq 9: the cross-entropy gain ``X(t-1) - X(t)``."""
+    return inputs.gain
+
+
+@REWARDS.register("absolute")
+def absolute_reward(inputs: RewardInputs) -> np.ndarray:
+    """IteR-MRL Table 5: the distance of the current prediction to the truth alone, ``-X(t)``."""
+    return -inputs.ce_current
+
+
+@REWARDS.register("focal")
+def focal_reward(inputs: RewardInputs, *, gamma: float = 2.0) -> np.ndarray:
+    """MECCA eq 13: the gain of the focal cross-entropy, ``F(t-1) - F(t)``."""
+    if gamma < 0:
+        raise ConfigError(f"focal reward: gamma must be >= 0, got {gamma!r}")
+    before = focal_cross_entropy(inputs.previous, inputs.label, gamma, inputs.eps)
+    return before - focal_cross_entropy(inputs.current, inputs.label, gamma, inputs.eps)
+
+
+@REWARDS.register("error_region")
+def error_region_reward(inputs: RewardInputs, *, lam: float = 1.0) -> np.ndarray:
+    """MECCA eq 14: ``(1+λ)·gain`` where the previous prediction was wrong, ``gain`` elsewhere."""
+    wrong = (inputs.previous >= 0.5) != inputs.label
+    return inputs.gain * np.where(wrong, np.float32(1.0 + lam), np.float32(1.0))
+
+
+def printed_confidence_weight(
+    confidence: np.ndarray, alpha: float = 0.8, beta: float = 1.0
+) -> np.ndarray:
+    """MECCA eq 8 as printed: ``(α - c)^β``.
+
+    The extracted text of eq 8 is garbled; this is its printed form. With the printed defaults
+    (α = 0.8, β = 1) the weight is *negative* where ``c > α``: a confident action's gain is then
+    punished. Pass your own ``weight=`` to :func:`confidence_reward` to try another reading.
+    """
+    with np.errstate(invalid="ignore"):
+        weight = np.power(np.float32(alpha) - confidence, beta, dtype=np.float32)
+    if np.isnan(weight).any():
+        raise ConfigError(
+            f"confidence reward: (alpha - c)^beta is undefined for c > alpha={alpha} with "
+            f"non-integer beta={beta}; use an integer beta or a custom weight function"
+        )
+    return weight
+
+
+@REWARDS.register("confidence")
+def confidence_reward(
+    inputs: RewardInputs,
+    *,
+    alpha: float = 0.8,
+    beta: float = 1.0,
+    weight: Callable[..., np.ndarray] = printed_confidence_weight,
+) -> np.ndarray:
+    """MECCA eq 8: the gain weighted by a function of the learner's action confidence ``c``.
+
+    ``r = weight(c, alpha, beta) · gain``; the default weight is the printed ``(α - c)^β``
+    (see :func:`printed_confidence_weight`). The env gets ``c`` from its ``confidence=``
+    callable or from ``env.unwrapped.set_confidence(array)`` before ``step``.
+    """
+    if inputs.confidence is None:
+        raise ConfigError(
+            "reward='confidence' needs the learner's action-confidence map: pass "
+            "confidence=callable(observation, action) to the env, or call "
+            "env.unwrapped.set_confidence(array) before each step"
+        )
+    return weight(inputs.confidence, alpha, beta) * inputs.gain
+
+
+def compute_reward(design: str | RewardFn, inputs: RewardInputs, **params: Any) -> np.ndarray:
+    """Evaluate a reward design (name or callable) and check its output map."""
+    reward_map = np.asarray(REWARDS.get(design)(inputs, **params))
+    if reward_map.shape != inputs.label.shape:
+        raise ConfigError(
+            f"reward design {design!r} returned {describe(reward_map)}; it must return one "
+            f"value per voxel, shape {inputs.label.shape}"
+        )
+    if reward_map.dtype.kind != "f":
+        raise InputTypeError(f"reward design {design!r} returned non-float {describe(reward_map)}")
+    return reward_map.astype(np.float32, copy=False)
+
+
+def discounted_return(rewards: np.ndarray, gamma: float = 0.95) -> np.ndarray:
+    """Eq 5: ``R = Σ_t γ^(t-1) r(t)`` over the leading (time) axis of ``rewards``."""
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if rewards.ndim == 0 or rewards.shape[0] == 0:
+        raise ConfigError("discounted_return needs at least one step of rewards on axis 0")
+    if not 0.0 <= gamma <= 1.0:
+        raise ConfigError(f"discount gamma must be in [0, 1], got {gamma!r}")
+    weights = gamma ** np.arange(rewards.shape[0], dtype=np.float64)
+    return np.tensordot(weights, rewards, axes=(0, 0))
