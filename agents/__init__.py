@@ -1,0 +1,1 @@
+"""Learners and baseline policies that act in the segenv environments."""
