@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -23,17 +24,22 @@ def cross_entropy(
     probability: np.ndarray, label: np.ndarray, eps: float = DEFAULT_EPS
 ) -> np.ndarray:
     """Eq 4: ``-y log p - (1-y) log(1-p)`` on ``clip(p, eps, 1-eps)``, per voxel (float32)."""
-    p_true = np.where(label, probability, 1.0 - probability)
-    return -np.log(np.clip(p_true, eps, 1.0 - eps, dtype=np.float32))
+    p_true = _probability_of_truth(probability, label, eps)
+    return np.negative(np.log(p_true, out=p_true), out=p_true)
+
+
+def _probability_of_truth(probability: np.ndarray, label: np.ndarray, eps: float) -> np.ndarray:
+    """``clip(p if y else 1 - p, eps, 1 - eps)`` as a new float32 array (two passes, no temps)."""
+    p_true = np.subtract(np.float32(1.0), probability, dtype=np.float32)
+    np.copyto(p_true, probability, where=label, casting="unsafe")
+    return np.clip(p_true, eps, 1.0 - eps, out=p_true)
 
 
 def focal_cross_entropy(
     probability: np.ndarray, label: np.ndarray, gamma: float = 2.0, eps: float = DEFAULT_EPS
 ) -> np.ndarray:
     """MECCA eq 12: ``-(1-p)^γ log p`` where y = 1 and ``-p^γ log(1-p)`` where y = 0."""
-    p_true = np.clip(
-        np.where(label, probability, 1.0 - probability), eps, 1.0 - eps, dtype=np.float32
-    )
+    p_true = _probability_of_truth(probability, label, eps)
     return -np.power(1.0 - p_true, gamma, dtype=np.float32) * np.log(p_true)
 
 
@@ -59,9 +65,9 @@ class RewardInputs:
     confidence: np.ndarray | None = None
     eps: float = DEFAULT_EPS
 
-    @property
+    @cached_property
     def gain(self) -> np.ndarray:
-        """The relative cross-entropy gain ``X(t-1) - X(t)`` (eq 3)."""
+        """The relative cross-entropy gain ``X(t-1) - X(t)`` (eq 3), computed once."""
         return self.ce_previous - self.ce_current
 
 
