@@ -6,8 +6,11 @@ An initialiser is ``fn(case, rng, **params) -> float32 (D, H, W)`` in [0, 1], re
 
 from __future__ import annotations
 
+import functools
+import os
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,3 +153,92 @@ def initial_probability(
     """Run an initialiser on a case and validate what it returns."""
     result = as_initialiser(spec)(case, rng, **params)
     return validate_probability(result, case.shape, f"initialiser {spec!r} output")
+
+
+# --------------------------------------------------------------------------- probability files
+
+
+PROBABILITY_SUFFIXES = (".npy", ".nii.gz", ".nii")
+"""File endings :func:`probability_files_init` looks for, in this order."""
+
+
+def _probability_file(folder: str | os.PathLike[str], name: str) -> Path:
+    candidates = [Path(folder) / f"{name}{suffix}" for suffix in PROBABILITY_SUFFIXES]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"initialiser 'probability_files': no probability volume for case {name!r} in "
+        f"{folder} (looked for {', '.join(c.name for c in candidates)}); write one per case "
+        "(e.g. `python -m agents.coarse --dataset ...` caches a coarse network's outputs)"
+    )
+
+
+def _read_probability_file(path: str) -> np.ndarray:
+    """A probability volume (``.npy`` or NIfTI) as validated float32."""
+    if path.endswith(".npy"):
+        try:
+            volume = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise DataError(f"{path}: cannot read the probability volume ({error})") from None
+    else:
+        from segenv.data.nifti import read_probability
+
+        volume = read_probability(path)
+    return validate_probability(volume, np.shape(volume), f"probability volume {path}")
+
+
+@functools.lru_cache(maxsize=256)
+def _case_grid_probability(
+    path: str, size: int, mtime_ns: int, provenance: Any, case_shape: tuple[int, ...]
+) -> np.ndarray:
+    """The file's probabilities on the case grid (before augmentation), memoised read-only.
+
+    Keyed by the file's path, size and modification time, so a changed file is re-read; only
+    case-grid volumes are kept, never the (possibly large) file-grid ones.
+    """
+    volume = _read_probability_file(path)
+    if provenance is not None:
+        try:
+            volume = provenance.to_case_grid(volume, case_shape)
+        except DataError as error:
+            raise DataError(f"{path}: {error}") from None
+    elif volume.shape != case_shape:
+        raise DataError(
+            f"{path}: probability volume has shape {volume.shape} but the case has "
+            f"{case_shape}; write it on the case's grid"
+        )
+    volume = np.array(volume, dtype=np.float32)
+    volume.flags.writeable = False
+    return volume
+
+
+@INITIALISERS.register("probability_files")
+@INITIALISERS.register("nifti")
+def probability_files_init(
+    case: Case, rng: np.random.Generator, *, folder: str | os.PathLike[str]
+) -> np.ndarray:
+    """``p(0)`` read from ``<folder>/<case name>.npy`` (or ``.nii.gz`` / ``.nii``).
+
+    A user's own model's output (SPEC §5) or the trained coarse network's cached predictions
+    (``agents.coarse``). The volume may be on the case's grid ``(D, H, W)`` or, for cases of
+    a :class:`~segenv.data.sources.NiftiSource`, on the grid of the original image file (then
+    the case's crop and resize are replayed on it, linearly). Augmentation applied at reset is
+    replayed too, so the probabilities stay aligned with the augmented image. NIfTI files are
+    read with the axis convention of :mod:`segenv.data.nifti`. Volumes are memoised on the
+    case grid (re-read when the file changes).
+    """
+    from segenv.data.preprocess import case_provenance, replay
+
+    if not isinstance(folder, (str, os.PathLike)):
+        raise InputTypeError(
+            f"initialiser 'probability_files': folder= must be a path, got {describe(folder)}"
+        )
+    path = _probability_file(folder, case.name)
+    stat = path.stat()
+    provenance = case_provenance(case)
+    base = None if provenance is None else provenance.without_augmentation()
+    volume = _case_grid_probability(str(path), stat.st_size, stat.st_mtime_ns, base, case.shape)
+    if provenance is not None and provenance.augmentation:
+        return replay(provenance.augmentation, volume)
+    return volume.copy()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -71,14 +72,16 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Info
     ``reward_map``, ``gain_map`` (float32 ``(D, H, W)``, step only), ``dice`` (of ``p >= 0.5``),
-    ``clicks`` (dict of ``coords`` int64 ``(n, 3)`` z/y/x, ``labels`` bool (True = object),
-    ``steps``: all clicks so far), ``num_clicks``, ``step``, ``case`` (its name).
+    ``clicks`` (a read-only mapping, :class:`ClickInfo`, of ``coords`` int64 ``(n, 3)`` z/y/x,
+    ``labels`` bool (True = object), ``steps``: all clicks so far), ``num_clicks``, ``step``,
+    ``case`` (its name).
 
     ## Arguments
     | argument | default | meaning |
     |---|---|---|
     | ``shape`` | None | ``(D, H, W)``, or ``(H, W)`` for 2D; None: (30, 55, 55) or the data's |
-    | ``dataset`` | None | a case source; None = the synthetic generator |
+    | ``dataset`` | None | a case source, a NIfTI folder path (below); None = synthetic |
+    | ``augment`` | False | flip/rotate the chosen case at reset (for the train split) |
     | ``num_cases``, ``start_seed`` | 100, 0 | synthetic cases are seeds ``start_seed + i`` |
     | ``difficulty`` | 0.5 | synthetic difficulty in [0, 1] |
     | ``actions`` | "paper" | a name of ``segenv.actions.ACTION_SETS`` or deltas |
@@ -97,6 +100,14 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
     | ``gamma`` | 0.95 | discount recorded for learners |
     | ``render_mode`` | None | "rgb_array" or "human" |
 
+    ## Data on disk
+    ``dataset="path/to/Task01_BrainTumour"`` (a str or ``os.PathLike``) loads an MSD task folder
+    or a folder of image/label pairs with ``segenv.data.load_dataset``: modality 0, foreground
+    = label > 0, cropped to the non-zero box and resized to ``shape``. NIfTI ``(x, y, z)``
+    arrays become ``(D, H, W) = (z, y, x)`` after RAS+ reorientation (``segenv.data.nifti``).
+    ``augment=True`` applies ``segenv.data.augment_case`` (flips on three axes, rotations in
+    ±π/8; image linear, label nearest) with the env's generator before the initialiser.
+
     ## Example
     >>> import gymnasium as gym, segenv
     >>> env = gym.make("InteractiveSeg2D-v0")
@@ -107,13 +118,14 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
     * v0: initial release.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "human"], "render_fps": 2}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array", "human"], "render_fps": 2}  # noqa: RUF012
 
     def __init__(
         self,
         shape: Sequence[int] | None = None,
         *,
-        dataset: CaseSource | None = None,
+        dataset: CaseSource | str | os.PathLike[str] | None = None,
+        augment: bool = False,
         num_cases: int = 100,
         start_seed: int = 0,
         difficulty: float = 0.5,
@@ -139,6 +151,7 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> None:
         """Build the env; every argument is validated here (see the class docstring)."""
         self.dataset = _resolve_dataset(dataset, shape, num_cases, start_seed, difficulty)
+        self.augment = bool(augment)
         first = self.dataset[0]
         volume_shape, self.is_2d = _resolve_shape(shape, first)
         self.volume_shape = volume_shape
@@ -178,6 +191,7 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
 
         channels = self.num_modalities + 3
         view_shape = volume_shape[1:] if self.is_2d else volume_shape
+        self.view_shape: tuple[int, ...] = view_shape
         low = np.zeros((channels, *view_shape), dtype=np.float32)
         high = np.ones((channels, *view_shape), dtype=np.float32)
         low[: self.num_modalities], high[: self.num_modalities] = -np.inf, np.inf
@@ -203,6 +217,10 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"modalities, but this env was built for {self.volume_shape} with "
                 f"{self.num_modalities}; resize the data set to one shape"
             )
+        if self.augment:  # training augmentation (SPEC §5), before the initialiser
+            from segenv.data.preprocess import augment_case
+
+            case = augment_case(case, self.np_random)
         self._case = case
         self._encoder = make_hint_encoder(self.hints, case.image, case.spacing, **self.hint_kwargs)
         self._probability = initial_probability(
@@ -226,8 +244,7 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"(step {self._step} of {self.max_steps}); call env.reset() first"
             )
         case = self._case
-        view_shape = self.action_space.shape
-        action = validate_action(action, view_shape, len(self.deltas)).reshape(case.shape)
+        action = validate_action(action, self.view_shape, len(self.deltas)).reshape(case.shape)
         confidence = self._take_confidence(action)
         previous, ce_previous = self._probability, self._ce
         self._probability = apply_action(previous, action, self.deltas)
@@ -291,9 +308,8 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
     # ------------------------------------------------------------ extra API
     def set_confidence(self, confidence: np.ndarray) -> None:
         """Give the learner's action-confidence map ``(D, H, W)`` in [0, 1] for the next step."""
-        shape = self.action_space.shape
         self._pending_confidence = validate_probability(
-            confidence, shape, "confidence map"
+            confidence, self.view_shape, "confidence map"
         ).reshape(self.volume_shape)
 
     @property
@@ -334,9 +350,9 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.confidence_fn is None:
             return None
         result = self.confidence_fn(self._observation(), self._view(action))
-        return validate_probability(
-            result, self.action_space.shape, "confidence= callable output"
-        ).reshape(self.volume_shape)
+        return validate_probability(result, self.view_shape, "confidence= callable output").reshape(
+            self.volume_shape
+        )
 
     def _interact(self, n_clicks: int, confidence: np.ndarray | None) -> None:
         """The simulated user clicks on the current errors; the hint maps are rebuilt."""
@@ -398,7 +414,7 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
     def _info(self) -> dict[str, Any]:
         return {
             "dice": self._dice(),
-            "clicks": self._clicks.as_dict(),
+            "clicks": ClickInfo(self._clicks.as_dict()),
             "num_clicks": len(self._clicks),
             "step": self._step,
             "case": self.case.name,
@@ -409,7 +425,7 @@ class InteractiveSegEnv(gym.Env[np.ndarray, np.ndarray]):
 
 
 def _resolve_dataset(
-    dataset: CaseSource | None,
+    dataset: CaseSource | str | os.PathLike[str] | None,
     shape: Sequence[int] | None,
     num_cases: int,
     start_seed: int,
@@ -423,7 +439,18 @@ def _resolve_dataset(
             start_seed=_check_count("start_seed", start_seed),
             difficulty=difficulty,
         )
-    if isinstance(dataset, (str, bytes)) or not isinstance(dataset, CaseSource):
+    if isinstance(dataset, (str, os.PathLike)):  # NIfTI folder (segenv.data.sources)
+        from segenv.data.sources import load_dataset
+
+        if not os.path.isdir(dataset):
+            raise InputTypeError(
+                f"dataset={dataset!r} is neither a case source nor an existing folder; pass a "
+                "case source (len(), [i] -> segenv.data.Case) or the path of an MSD task folder "
+                "or of a folder of image/label pairs"
+            )
+        volume_shape = _as_volume_shape(DEFAULT_SHAPE if shape is None else shape)
+        return load_dataset(dataset, shape=volume_shape)
+    if isinstance(dataset, bytes) or not isinstance(dataset, CaseSource):
         raise InputTypeError(
             "dataset= must be a case source (len() and [i] -> segenv.data.Case, e.g. a list "
             f"of make_case(...) results), got {describe(dataset)}"
@@ -481,3 +508,47 @@ def _check_number(
         bracket = "(" if low_open else "["
         raise ConfigError(f"{name}= must be in {bracket}{low}, {high}], got {value!r}")
     return number
+
+
+# --- info["clicks"] for vector envs (added with the batched and multi-agent views) -----------
+
+
+class ClickInfo(Mapping[str, np.ndarray]):
+    """``info["clicks"]``: read-only ``{"coords", "labels", "steps"}`` arrays of the clicks so far.
+
+    Deliberately not a ``dict``: Gymnasium's vector envs stack the arrays of dict-valued infos
+    across sub-envs, which fails when the sub-envs have different click counts, and keep any
+    other object whole in an object array (``info["clicks"][i]["coords"]``).
+    """
+
+    __slots__ = ("_arrays",)
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self._arrays = dict(arrays)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return self.keys() == other.keys() and all(
+            np.array_equal(value, other[key]) for key, value in self._arrays.items()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ClickInfo({self._arrays!r})"
+
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        return self._arrays
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        self._arrays = state

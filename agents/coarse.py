@@ -1,0 +1,363 @@
+"""The initial method: a small 3D CNN trained on ``train1`` whose probabilities start the episodes.
+
+IteR-MRL §4.1 trains the coarse ("initial") segmentation method on ``train1`` and feeds its
+probabilities for ``train2`` (where the update method learns) and ``test`` to the update
+method, so the update method never starts from a prediction made on a case the initial method
+was trained on. This file does that, top to bottom:
+
+``Args`` → data (a NIfTI folder, its seeded splits saved as JSON) → network (a two-level 3D
+U-Net) → training loop (BCE + soft Dice, flips/rotations, validation Dice on a held-out part
+of ``train1``, best checkpoint kept) → probabilities for ``train2`` and ``test`` written once as
+``<out>/probabilities/<case>.npy`` (atomically). A second run with the same settings finds
+them and does nothing. The env reads them through the ``probability_files`` initialiser::
+
+    python -m agents.coarse --dataset path/to/Task01_BrainTumour --preset brats_flair_whole_tumour
+
+    env = gym.make("InteractiveSeg3D-v0", dataset=splits_sources["train2"],
+                   initialiser="probability_files",
+                   initialiser_kwargs={"folder": "runs/coarse/probabilities"})
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from segenv.data.case import Case
+from segenv.data.preprocess import augment_case
+from segenv.data.presets import get_preset
+from segenv.data.sources import NiftiSource, load_dataset
+from segenv.data.splits import PAPER_FRACTIONS, Splits, three_way_split
+from segenv.errors import ConfigError
+from segenv.metrics import dice
+
+
+@dataclass
+class Args:
+    """Settings of a coarse-network run."""
+
+    dataset: str = ""
+    """An MSD task folder or a folder of image/label pairs."""
+    preset: str | None = None
+    """A name of ``segenv.data.presets.PRESETS`` (modality, labels, crop, split sizes)."""
+    out: str = "runs/coarse"
+    """Output folder: splits.json, model.pt, summary.json, probabilities/."""
+    splits: str | None = None
+    """Splits JSON (created with ``split_seed`` if missing); default ``<out>/splits.json``."""
+    split_seed: int = 0
+    """Seed of the train1/train2/test split when it is created."""
+    shape: tuple[int, int, int] = (30, 55, 55)
+    """(D, H, W) the volumes are resized to."""
+    cache_dir: str | None = None
+    """Preprocessed-volume cache (default: segenv's cache folder)."""
+    epochs: int = 30
+    """Passes over the training part of train1."""
+    batch_size: int = 2
+    """Volumes per optimisation step."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    channels: int = 16
+    """Feature maps of the first level (doubled at the second)."""
+    validation_fraction: float = 0.2
+    """Part of train1 held out for the validation Dice (at least one case when train1 has 2+)."""
+    augment: bool = True
+    """Random flips and rotations of the training volumes."""
+    seed: int = 0
+    """Seeds torch and numpy."""
+    device: str = "auto"
+    """"cpu", "cuda" or "auto" (cuda when available)."""
+    force: bool = False
+    """Retrain and recompute even when cached outputs match these settings."""
+
+
+# --------------------------------------------------------------------------- network
+
+
+def _block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv3d(in_channels, out_channels, 3, padding=1),
+        nn.InstanceNorm3d(out_channels, affine=True),
+        nn.LeakyReLU(0.01, inplace=True),
+        nn.Conv3d(out_channels, out_channels, 3, padding=1),
+        nn.InstanceNorm3d(out_channels, affine=True),
+        nn.LeakyReLU(0.01, inplace=True),
+    )
+
+
+class CoarseNet(nn.Module):
+    """A two-level 3D U-Net: ``(B, M, D, H, W)`` image → ``(B, 1, D, H, W)`` foreground logits."""
+
+    def __init__(self, in_channels: int, channels: int = 16) -> None:
+        """Build the encoder (two levels), the decoder and the 1×1×1 output convolution."""
+        super().__init__()
+        self.encode1 = _block(in_channels, channels)
+        self.encode2 = _block(channels, 2 * channels)
+        self.decode = _block(3 * channels, channels)
+        self.head = nn.Conv3d(channels, 1, 1)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Logits on the input grid (any size: the skip connection is resampled to match)."""
+        first = self.encode1(image)
+        second = self.encode2(F.max_pool3d(first, 2, ceil_mode=True))
+        upsampled = F.interpolate(second, size=first.shape[2:], mode="trilinear")
+        return self.head(self.decode(torch.cat([first, upsampled], dim=1)))
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
+    """``1 - (2 Σ p y + s) / (Σ p + Σ y + s)`` per volume, averaged over the batch."""
+    probability = torch.sigmoid(logits).flatten(1)
+    truth = target.flatten(1)
+    overlap = (probability * truth).sum(1)
+    return (1 - (2 * overlap + smooth) / (probability.sum(1) + truth.sum(1) + smooth)).mean()
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {name!r} is unknown; use cpu, cuda or auto")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
+    return torch.device(name)
+
+
+def load_source(args: Args) -> NiftiSource:
+    """The data set of ``args`` (through the preset when one is named)."""
+    options: dict[str, Any] = {"shape": args.shape}
+    if args.cache_dir is not None:
+        options["cache_dir"] = args.cache_dir
+    if args.preset:
+        return NiftiSource.from_preset(args.preset, args.dataset, **options)
+    return load_dataset(args.dataset, **options)
+
+
+def load_or_make_splits(args: Args, names: Sequence[str]) -> Splits:
+    """Read the splits file, or draw train1/train2/test and write it."""
+    path = Path(args.splits) if args.splits else Path(args.out) / "splits.json"
+    if path.is_file():
+        print(f"splits: {path}")
+        return Splits.load(path)
+    fractions = get_preset(args.preset).split_fractions if args.preset else PAPER_FRACTIONS
+    splits = three_way_split(names, fractions=fractions, seed=args.split_seed)
+    splits.save(path)
+    print(f"splits: drew {path} with seed {args.split_seed}")
+    return splits
+
+
+def _batch(cases: Sequence[Case], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    images = torch.from_numpy(np.stack([c.image for c in cases])).to(device)
+    labels = torch.from_numpy(np.stack([c.label for c in cases]).astype(np.float32))
+    return images, labels[:, None].to(device)
+
+
+@torch.no_grad()
+def predict(network: CoarseNet, case: Case, device: torch.device) -> np.ndarray:
+    """The foreground probability of one case, float32 ``(D, H, W)``."""
+    network.eval()
+    images, _ = _batch([case], device)
+    return torch.sigmoid(network(images))[0, 0].float().cpu().numpy()
+
+
+def mean_dice(network: CoarseNet, cases: Sequence[Case], device: torch.device) -> float:
+    """Mean Dice of ``p >= 0.5`` over ``cases``."""
+    scores = [dice(predict(network, c, device) >= 0.5, c.label) for c in cases]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _split_validation(
+    cases: list[Case], fraction: float, rng: np.random.Generator
+) -> tuple[list[Case], list[Case]]:
+    if not 0 <= fraction < 1:
+        raise ConfigError(f"--validation-fraction must be in [0, 1), got {fraction}")
+    order = rng.permutation(len(cases))
+    count = max(1, round(fraction * len(cases))) if fraction > 0 and len(cases) > 1 else 0
+    return [cases[i] for i in order[count:]], [cases[i] for i in order[:count]]
+
+
+def check_args(args: Args) -> None:
+    """Reject settings that cannot train, naming the flag."""
+    if not args.dataset:
+        raise ConfigError("--dataset is required: an MSD task folder or a folder of pairs")
+    for name in ("epochs", "batch_size", "channels"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if not args.lr > 0:
+        raise ConfigError(f"--lr must be > 0, got {args.lr}")
+
+
+def train(
+    args: Args, train_cases: list[Case], device: torch.device
+) -> tuple[CoarseNet, float, list[dict[str, float]]]:
+    """Train on ``train_cases``; return the best network, its validation Dice and the log."""
+    check_args(args)
+    rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+    fit, validation = _split_validation(train_cases, args.validation_fraction, rng)
+    network = CoarseNet(fit[0].num_modalities, args.channels).to(device)
+    optimiser = torch.optim.Adam(network.parameters(), lr=args.lr)
+    best_state, best_dice, log = None, -1.0, []
+    print(f"training on {len(fit)} case(s), validating on {len(validation)}, device {device}")
+    for epoch in range(1, args.epochs + 1):
+        start, losses = time.perf_counter(), []
+        network.train()
+        order = rng.permutation(len(fit))
+        for first in range(0, len(order), args.batch_size):
+            cases = [fit[i] for i in order[first : first + args.batch_size]]
+            if args.augment:
+                cases = [augment_case(c, rng) for c in cases]
+            images, labels = _batch(cases, device)
+            logits = network(images)
+            loss = F.binary_cross_entropy_with_logits(logits, labels) + soft_dice_loss(
+                logits, labels
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(float(loss.detach()))
+        score = mean_dice(network, validation or fit, device)
+        if score > best_dice:
+            best_dice = score
+            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        log.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_dice": score})
+        which = "val" if validation else "train"
+        print(
+            f"epoch {epoch:3d}/{args.epochs}  loss {np.mean(losses):.4f}  "
+            f"{which} Dice {score:.4f}  best {best_dice:.4f}  ({time.perf_counter() - start:.1f} s)"
+        )
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    return network, best_dice, log
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.save(stream, array)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def run_key(args: Args, source: NiftiSource, splits: Splits) -> str:
+    """A hash of everything the cached outputs depend on."""
+    settings = dataclasses.asdict(args)
+    for irrelevant in ("out", "splits", "cache_dir", "device", "force"):
+        settings.pop(irrelevant)
+    settings["splits"] = {k: list(v) for k, v in splits.groups.items()}
+    settings["statistics"] = repr(source.statistics)
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def probabilities_folder(out: str | os.PathLike[str]) -> Path:
+    """Where a run writes the probability volumes (the initialiser's ``folder=``)."""
+    return Path(out) / "probabilities"
+
+
+def run(args: Args) -> dict[str, Any]:
+    """Train (unless cached) and write the probabilities of train2 and test; return the summary."""
+    check_args(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    source = load_source(args)
+    splits = load_or_make_splits(args, source.names)
+    parts = splits.sources(source)
+    for needed in ("train1", "train2", "test"):
+        if needed not in parts or not parts[needed].names:
+            raise ConfigError(f"the splits need a non-empty {needed!r} group; got {list(parts)}")
+    key = run_key(args, source, splits)
+    folder = probabilities_folder(out)
+    summary_path = out / "summary.json"
+    targets = [*parts["train2"].names, *parts["test"].names]
+    if not args.force and summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        if summary.get("key") == key and all((folder / f"{n}.npy").is_file() for n in targets):
+            print(f"cached: {folder} already holds this run's {len(targets)} probability volumes")
+            print(f"validation Dice {summary['validation_dice']:.4f}")
+            return dict(summary)
+    device = _device(args.device)
+    network, best, log = train(args, list(parts["train1"]), device)
+    print(f"validation Dice {best:.4f}")
+    folder.mkdir(parents=True, exist_ok=True)
+    split_dice = {}
+    for name in ("train2", "test"):
+        scores = []
+        for case in parts[name]:
+            probability = predict(network, case, device)
+            _save_npy(folder / f"{case.name}.npy", probability.astype(np.float32))
+            scores.append(dice(probability >= 0.5, case.label))
+        split_dice[name] = float(np.mean(scores))
+        print(f"{name}: {len(scores)} probability volume(s), mean Dice {split_dice[name]:.4f}")
+    torch.save(
+        {"state_dict": network.state_dict(), "args": dataclasses.asdict(args)}, out / "model.pt"
+    )
+    summary = {
+        "key": key,
+        "validation_dice": best,
+        "dice": split_dice,
+        "probabilities": str(folder),
+        "log": log,
+    }
+    summary_path.write_text(json.dumps(summary, indent=2))
+    print(f"wrote {folder} (initialiser='probability_files', folder={str(folder)!r})")
+    return summary
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Args:
+    """Command-line flags → :class:`Args` (one flag per field)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    defaults = Args()
+    parser.add_argument(
+        "--dataset", required=True, help="an MSD task folder or a folder of image/label pairs"
+    )
+    parser.add_argument("--preset", default=None, help="named task configuration")
+    parser.add_argument("--out", default=defaults.out, help="output folder")
+    parser.add_argument("--splits", default=None, help="splits JSON (created if missing)")
+    parser.add_argument("--split-seed", type=int, default=defaults.split_seed)
+    parser.add_argument("--shape", type=int, nargs=3, default=list(defaults.shape), metavar="N")
+    parser.add_argument("--cache-dir", default=None, help="preprocessed-volume cache folder")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--channels", type=int, default=defaults.channels)
+    parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
+    parser.add_argument("--no-augment", dest="augment", action="store_false")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--device", default=defaults.device, choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--force", action="store_true", help="ignore cached outputs")
+    namespace = vars(parser.parse_args(argv))
+    namespace["shape"] = tuple(namespace["shape"])
+    return Args(**namespace)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``python -m agents.coarse``."""
+    run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
