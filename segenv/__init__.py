@@ -13,12 +13,18 @@ from typing import Any
 from gymnasium.envs.registration import register, registry
 
 __version__ = "0.1.0"
-__all__ = ["InteractiveSegEnv", "__version__"]
+__all__ = ["InteractiveSegEnv", "__version__", "check"]
 
 _ENTRY_POINT = "segenv.envs.interactive_seg:InteractiveSegEnv"
+_VECTOR_ENTRY_POINT = "segenv.views:batched_vector_env"  # torch, loaded only by make_vec
 for _env_id, _shape in (("InteractiveSeg3D-v0", (30, 55, 55)), ("InteractiveSeg2D-v0", (64, 64))):
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_ENTRY_POINT, kwargs={"shape": _shape})
+        register(
+            id=_env_id,
+            entry_point=_ENTRY_POINT,
+            vector_entry_point=_VECTOR_ENTRY_POINT,
+            kwargs={"shape": _shape},
+        )
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +32,8 @@ def __getattr__(name: str) -> Any:
         from segenv.envs.interactive_seg import InteractiveSegEnv
 
         return InteractiveSegEnv
+    if name == "check":  # segenv.check(env): the module is callable (see segenv/check.py)
+        import importlib
+
+        return importlib.import_module("segenv.check")
     raise AttributeError(f"module 'segenv' has no attribute {name!r}")

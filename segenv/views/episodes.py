@@ -1,0 +1,202 @@
+"""The per-volume, sequential half of an episode, shared by the batched views.
+
+A step of the MDP has a dense half (the action update, the rewards, Dice, the observation: the
+same arithmetic on every voxel, which the batched env does for N volumes at once in torch) and
+a per-volume half that is inherently sequential: picking the case, ``p(0)``, the simulated
+user's clicks and the hint encodings. This module is the second half, on numpy, written with
+the same pure functions and in the same order of random draws as
+:class:`~segenv.envs.interactive_seg.InteractiveSegEnv`, so that a view whose volume ``i`` owns
+a generator seeded like the reference env's ``np_random`` reproduces the reference episode
+exactly (the batched env's tests check it click by click).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from segenv.data.case import Case, CaseSource
+from segenv.envs.interactive_seg import InteractiveSegEnv
+from segenv.errors import ConfigError, DataError
+from segenv.hints import HintEncoder, make_hint_encoder
+from segenv.initialisers import Initialiser, initial_probability
+from segenv.interaction import Clicks, UserContext, simulate_clicks, wants_noise_hints
+
+__all__ = ["EpisodeRules", "HintUpdate", "VolumeEpisode", "interact", "start_episode"]
+
+
+@dataclass(frozen=True)
+class EpisodeRules:
+    """The resolved settings of the per-volume half, taken from a validated reference env.
+
+    Build it with :meth:`from_env` so that every argument is validated once, by the reference
+    env's constructor, and both views read the same values.
+    """
+
+    dataset: CaseSource
+    augment: bool
+    volume_shape: tuple[int, int, int]
+    num_modalities: int
+    initialiser: Initialiser
+    initialiser_kwargs: dict[str, Any]
+    hints: Any
+    hint_kwargs: dict[str, Any]
+    user: Any
+    user_kwargs: dict[str, Any]
+    clicks_per_step: int
+    initial_clicks: int
+    click_noise: int
+    accumulate_hints: bool
+    noise_hints: bool
+
+    @classmethod
+    def from_env(cls, env: InteractiveSegEnv) -> EpisodeRules:
+        """Read the rules of a (validated) reference env."""
+        return cls(
+            dataset=env.dataset,
+            augment=env.augment,
+            volume_shape=env.volume_shape,
+            num_modalities=env.num_modalities,
+            initialiser=env.initialiser,
+            initialiser_kwargs=dict(env.initialiser_kwargs),
+            hints=env.hints,
+            hint_kwargs=dict(env.hint_kwargs),
+            user=env.user,
+            user_kwargs=dict(env.user_kwargs),
+            clicks_per_step=env.clicks_per_step,
+            initial_clicks=env.initial_clicks,
+            click_noise=env.click_noise,
+            accumulate_hints=env.accumulate_hints,
+            noise_hints=wants_noise_hints(env.user),
+        )
+
+
+@dataclass
+class VolumeEpisode:
+    """One volume's episode state on the host: its case, hint encoder, clicks and step."""
+
+    case: Case
+    encoder: HintEncoder
+    clicks: Clicks = field(default_factory=Clicks.empty)
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class HintUpdate:
+    """What one round of interaction does to a volume's hint maps.
+
+    Attributes:
+        positive: float32 ``(D, H, W)`` object-hint map of the new clicks, or None (no change).
+        negative: the background-hint map, or None.
+        replace: True: the maps replace the old ones (noise hints, or ``accumulate_hints``
+            off, where None then means all zeros); False: they are merged by ``max``.
+    """
+
+    positive: np.ndarray | None
+    negative: np.ndarray | None
+    replace: bool
+
+
+def pick_case(rules: EpisodeRules, rng: np.random.Generator, case_index: int | None) -> Case:
+    """The episode's case: ``case_index``, or uniform with ``rng`` (the reference env's draw)."""
+    size = len(rules.dataset)
+    if case_index is None:
+        index = int(rng.integers(size))
+    elif isinstance(case_index, (int, np.integer)) and 0 <= case_index < size:
+        index = int(case_index)
+    else:
+        raise ConfigError(f"options['case_index']={case_index!r} must be an int in [0, {size})")
+    case = rules.dataset[index]
+    if case.shape != rules.volume_shape or case.num_modalities != rules.num_modalities:
+        raise DataError(
+            f"case {case.name!r} has shape {case.shape} with {case.num_modalities} "
+            f"modalities, but this env was built for {rules.volume_shape} with "
+            f"{rules.num_modalities}; resize the data set to one shape"
+        )
+    return case
+
+
+def start_episode(
+    rules: EpisodeRules, rng: np.random.Generator, case_index: int | None = None
+) -> tuple[VolumeEpisode, np.ndarray, HintUpdate | None]:
+    """Start one volume's episode: case (augmented if asked), ``p(0)``, the initial clicks.
+
+    Args:
+        rules: the env's settings.
+        rng: the volume's generator, freshly seeded or continuing.
+        case_index: the case to use, or None to draw one with ``rng``.
+
+    Returns:
+        The episode, ``p(0)`` as float32 ``(D, H, W)``, and the hint update of the initial
+        clicks (None: the hints stay all zero).
+    """
+    case = pick_case(rules, rng, case_index)
+    if rules.augment:  # training augmentation, with the volume's generator (as the env)
+        from segenv.data.preprocess import augment_case
+
+        case = augment_case(case, rng)
+    encoder = make_hint_encoder(rules.hints, case.image, case.spacing, **rules.hint_kwargs)
+    probability = initial_probability(rules.initialiser, case, rng, **rules.initialiser_kwargs)
+    episode = VolumeEpisode(case, encoder)
+    prediction = probability >= 0.5
+    update = interact(rules, episode, probability, prediction, rules.initial_clicks, None, rng)
+    return episode, probability, update
+
+
+def interact(
+    rules: EpisodeRules,
+    episode: VolumeEpisode,
+    probability: np.ndarray,
+    prediction: np.ndarray,
+    n_clicks: int,
+    confidence: np.ndarray | None,
+    rng: np.random.Generator,
+) -> HintUpdate | None:
+    """One round of the simulated user on one volume; records the new clicks in ``episode``.
+
+    Args:
+        rules: the env's settings.
+        episode: the volume's episode (its ``step`` is the step the clicks are stamped with).
+        probability: float32 ``(D, H, W)``, the current ``p``.
+        prediction: bool ``(D, H, W)``, ``p >= 0.5``.
+        n_clicks: the most clicks of this round.
+        confidence: the learner's action confidence ``(D, H, W)``, or None.
+        rng: the volume's generator.
+
+    Returns:
+        How the hint maps change, or None when they do not.
+    """
+    case = episode.case
+    if rules.noise_hints:
+        positive = rng.random(case.shape, dtype=np.float32)
+        negative = rng.random(case.shape, dtype=np.float32)
+        return HintUpdate(positive, negative, replace=True)
+    if n_clicks == 0:
+        return None
+    context = UserContext(
+        prediction=prediction,
+        label=case.label,
+        image=case.image,
+        probability=probability,
+        step=episode.step,
+        confidence=confidence,
+        previous_clicks=episode.clicks,
+        spacing=case.spacing,
+    )
+    new = simulate_clicks(
+        rules.user,
+        context,
+        n_clicks,
+        rng,
+        noise=rules.click_noise,
+        step=episode.step,
+        **rules.user_kwargs,
+    )
+    episode.clicks = episode.clicks.concat(new)
+    encoded = [
+        episode.encoder(new.of_class(side)) if (new.labels == side).any() else None
+        for side in (True, False)
+    ]
+    return HintUpdate(encoded[0], encoded[1], replace=not rules.accumulate_hints)
