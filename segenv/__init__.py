@@ -17,13 +17,18 @@ __all__ = ["InteractiveSegEnv", "__version__", "check"]
 
 _ENTRY_POINT = "segenv.envs.interactive_seg:InteractiveSegEnv"
 _VECTOR_ENTRY_POINT = "segenv.views:batched_vector_env"  # torch, loaded only by make_vec
-for _env_id, _shape in (("InteractiveSeg3D-v0", (30, 55, 55)), ("InteractiveSeg2D-v0", (64, 64))):
+# The 3D id pins no shape: (30, 55, 55) for the synthetic data, the data's own otherwise.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "InteractiveSeg3D-v0": {},
+    "InteractiveSeg2D-v0": {"shape": (64, 64)},
+}
+for _env_id, _kwargs in _DEFAULTS.items():
     if _env_id not in registry:
         register(
             id=_env_id,
             entry_point=_ENTRY_POINT,
             vector_entry_point=_VECTOR_ENTRY_POINT,
-            kwargs={"shape": _shape},
+            kwargs=_kwargs,
         )
 
 

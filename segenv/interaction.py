@@ -634,8 +634,12 @@ def guided(
     of the largest error component inside it (components do not cross region borders). With
     more clicks than regions holding an error, a second round takes each region's second
     largest component, and so on. If the advice holds no error at all the user falls back to
-    ``largest_error``. Cost: dominated by SLIC (~0.1–0.3 s at 30×55×55).
+    ``largest_error``. At reset (``context.step == 0``) the learner has not acted yet, so
+    without a confidence map the initial clicks are ``largest_error``'s (MECCA's 25 initial
+    clicks come before any guidance). Cost: dominated by SLIC (~0.1–0.3 s at 30×55×55).
     """
+    if context.confidence is None and context.step == 0:
+        return largest_error(context, n_clicks, rng, connectivity=connectivity)
     if context.confidence is None:
         raise ConfigError(
             "user='guided' needs a confidence map: set UserContext.confidence to the learner's "

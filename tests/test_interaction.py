@@ -293,10 +293,18 @@ def blocky_image(shape, seed=0):
     return image[None].astype(np.float32)
 
 
-def test_guided_needs_a_confidence_map():
+def test_guided_needs_a_confidence_map_after_reset():
     label, prediction = three_error_regions()
     with pytest.raises(ConfigError, match="confidence"):
-        clicks_of("guided", make_context(label, prediction), 5)
+        clicks_of("guided", make_context(label, prediction, step=1), 5)
+
+
+def test_guided_initial_clicks_at_reset_are_largest_error_clicks():
+    label, prediction = three_error_regions()
+    context = make_context(label, prediction, step=0)
+    np.testing.assert_array_equal(
+        clicks_of("guided", context, 3).coords, clicks_of("largest_error", context, 3).coords
+    )
 
 
 def test_guided_clicks_inside_the_advice_regions():

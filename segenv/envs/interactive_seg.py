@@ -443,10 +443,10 @@ def _resolve_dataset(
         from segenv.data.sources import load_dataset
 
         if not os.path.isdir(dataset):
-            raise InputTypeError(
-                f"dataset={dataset!r} is neither a case source nor an existing folder; pass a "
-                "case source (len(), [i] -> segenv.data.Case) or the path of an MSD task folder "
-                "or of a folder of image/label pairs"
+            raise DataError(
+                f"dataset={os.fspath(dataset)!r}: no such folder; pass the path of an MSD task "
+                "folder (dataset.json, imagesTr/, labelsTr/) or of a folder of image/label "
+                "pairs, or a case source (len(), [i] -> segenv.data.Case)"
             )
         volume_shape = _as_volume_shape(DEFAULT_SHAPE if shape is None else shape)
         return load_dataset(dataset, shape=volume_shape)

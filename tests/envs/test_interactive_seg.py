@@ -238,7 +238,8 @@ def test_render_rgb_array():
         ({"shape": (0, 5, 5)}, ConfigError, "shape"),
         ({"shape": (5, 5, 5, 5)}, ConfigError, "shape"),
         ({"confidence": 0.5}, InputTypeError, "confidence"),
-        ({"dataset": "not a source"}, InputTypeError, "dataset"),
+        ({"dataset": "no/such/folder"}, DataError, "no such folder"),
+        ({"dataset": 42}, InputTypeError, "dataset"),
     ],
 )
 def test_bad_configuration_raises_clear_error(kwargs, error, match):
@@ -273,3 +274,12 @@ def test_bad_case_data_raises_clear_error():
 
 def test_package_exports_env_class():
     assert segenv.InteractiveSegEnv is InteractiveSegEnv
+
+
+def test_gym_make_3d_takes_the_shape_of_a_custom_dataset():
+    label = np.zeros((4, 12, 10), dtype=bool)
+    label[1:3, 4:8, 3:7] = True
+    cases = [make_case(np.random.default_rng(0).normal(size=label.shape), label)]
+    env = gym.make("InteractiveSeg3D-v0", dataset=cases)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 4, 12, 10)
