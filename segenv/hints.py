@@ -243,12 +243,12 @@ def _float32_to_cost(typingctx: Any, value: Any) -> Any:
     return signature, codegen
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _min(a: _Real, b: _Real) -> _Real:  # pragma: no cover - compiled
     return a if a < b else b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill_edge_costs(
     padded: np.ndarray,
     weights: np.ndarray,
@@ -300,7 +300,7 @@ def _fill_edge_costs(
                         prefix[z, p + x] = total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _relax3(
     dst: np.ndarray, src: np.ndarray, cost_a: np.ndarray, cost_b: np.ndarray, cost_c: np.ndarray
 ) -> None:  # pragma: no cover - compiled
@@ -317,7 +317,7 @@ def _relax3(
         dst[i] = best
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _relax_from_plane(
     dist: np.ndarray, costs: np.ndarray, z: int, step: int, pw: int
 ) -> None:  # pragma: no cover - compiled
@@ -353,7 +353,7 @@ def _relax_from_plane(
             )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _vector_length(w: int) -> int:  # pragma: no cover - compiled
     """Row length for the vector loops: ``w`` rounded up to whole 8-lane vectors.
 
@@ -365,7 +365,7 @@ def _vector_length(w: int) -> int:  # pragma: no cover - compiled
     return rounded if rounded <= 2 * w + 2 else w
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sweep_plane(
     plane: np.ndarray,
     costs: np.ndarray,
@@ -419,7 +419,7 @@ def _sweep_plane(
                 plane[i] = run - prefix[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _geodesic_sweeps(
     dist: np.ndarray,
     costs: np.ndarray,
@@ -454,7 +454,7 @@ def _geodesic_sweeps(
             _sweep_plane(dist[z], costs[z], prefix[z], h, w, False, True)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _exp_neg(t: _Real) -> _Real:  # pragma: no cover - compiled
     """``exp(-t)`` for t ≥ 0 in vectorisable float32 arithmetic.
 
@@ -475,7 +475,7 @@ def _exp_neg(t: _Real) -> _Real:  # pragma: no cover - compiled
     return p if t < _EXP_UNDERFLOW else np.float32(0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _hint_from_padded(dist: np.ndarray, factor: float, out: np.ndarray) -> None:  # pragma: no cover
     """``out[z, y, x] = exp(-factor * dist[z+1, (y+1)(W+2) + x+1])``."""
     d, h, w = out.shape
@@ -490,7 +490,7 @@ def _hint_from_padded(dist: np.ndarray, factor: float, out: np.ndarray) -> None:
                 row[x] = _exp_neg(plane[b + x] * f)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _euclidean_hint(
     dz2: np.ndarray, dy2: np.ndarray, dx2: np.ndarray, inv_scale: float, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled

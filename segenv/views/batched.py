@@ -4,11 +4,14 @@ The native ``vector_entry_point`` of ``InteractiveSeg3D-v0`` / ``InteractiveSeg2
 
     envs = gym.make_vec("InteractiveSeg3D-v0", num_envs=32, vectorization_mode="vector_entry_point")
 
-The dense per-voxel math (action update, cross-entropy, every reward design, hint
-accumulation, Dice, observation assembly) runs in batched torch on the env's device; the
-inherently sequential per-volume work (case and ``p(0)`` at reset, the simulated user's clicks,
-the hint encodings) runs on the host per volume with the reference env's own functions
-(:mod:`segenv.views.episodes`), one loop over the N volumes, never over voxels.
+The state lives in batch buffers ``(N, ...)`` allocated once. On a GPU the dense per-voxel math
+(action update, cross-entropy, every reward design, Dice) runs as batched torch ops on the
+device. On a CPU it runs per volume (:mod:`segenv.views.volume_update`: numba kernels and the
+reference env's own numpy functions) on a small thread pool, in the numpy arrays that the torch
+outputs are views of. The inherently sequential per-volume work (case and ``p(0)`` at reset,
+the simulated user's clicks, the hint encodings) is the reference env's own code
+(:mod:`segenv.views.episodes`), run on the same thread pool, one volume per task, never a loop
+over voxels.
 """
 
 from __future__ import annotations
@@ -26,21 +29,33 @@ from gymnasium.vector.utils import batch_space
 from segenv.envs.interactive_seg import ClickInfo, InteractiveSegEnv
 from segenv.errors import ConfigError, EnvStateError, InputTypeError, describe
 from segenv.interaction import Clicks
-from segenv.rewards import RewardInputs, compute_reward
+from segenv.metrics import dice
+from segenv.rewards import (
+    RewardInputs,
+    compute_reward,
+    confidence_reward,
+    cross_entropy,
+    relative_reward,
+)
 from segenv.views.episodes import (
     EpisodeRules,
     HintUpdate,
     VolumeEpisode,
     interact,
+    pick_case,
     start_episode,
 )
-from segenv.views.torch_rewards import TorchRewardInputs, cross_entropy, torch_reward_for
+from segenv.views.torch_rewards import TorchRewardInputs, torch_reward_for
+from segenv.views.torch_rewards import cross_entropy as torch_cross_entropy
+from segenv.views.volume_update import indices_in_range, update_volume
+from segenv.views.workers import VolumeWorkers
 
 __all__ = ["ARRAY_TYPES", "BatchedInteractiveSegEnv"]
 
 ARRAY_TYPES = ("torch", "numpy")
 BatchedConfidenceFn = Callable[[Any, Any], Any]
 _RESET_OPTIONS = ("case_index", "reset_mask")
+_Started = tuple[VolumeEpisode, np.ndarray, HintUpdate | None]
 
 
 class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
@@ -51,8 +66,8 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     same semantics), for ``num_envs`` volumes at once. Sub-env ``i`` owns a generator seeded
     exactly like the reference env's ``np_random``, so ``reset(seed=s)`` reproduces reference
     envs reset with seeds ``s, s+1, ..., s+N-1`` (Gymnasium's ``SyncVectorEnv`` convention):
-    observations, clicks and Dice are identical, rewards equal up to float rounding (torch's
-    ``log`` is not numpy's, bit for bit).
+    observations, clicks and Dice are identical; on a CPU rewards and reward maps are too,
+    on a GPU they agree up to float rounding (torch's ``log`` is not numpy's, bit for bit).
 
     ## Arrays
     ``array_type="torch"`` (default): observations ``float32 (N, C, D, H, W)`` (2D:
@@ -66,14 +81,15 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     torch integer tensor on ``device`` or any integer numpy array, shape ``(N, D, H, W)``.
 
     ## Speed
-    The dense math of N volumes runs as a few large torch ops writing into buffers allocated
-    once; the per-volume host work (clicks: connected components; hints: the geodesic raster
-    scan; ``p(0)`` at reset) is the reference env's own code, one volume after another, and on
-    a CPU it is most of a step. So on a CPU the batched env runs at about the reference env's
-    per-volume speed (``benchmarks/vector_speed.py`` measures it); its point is that the
-    learner gets one batch of tensors on its device. On a CPU with few cores use
-    ``torch.set_num_threads(1)`` (and ``OMP_WAIT_POLICY=PASSIVE``): spinning OpenMP workers
-    beside the host work slow a step down severalfold.
+    A step is mostly per-volume host work (clicks: connected components; hints: the geodesic
+    raster scan; ``p(0)`` and the edge costs at reset), which runs on ``num_threads`` threads,
+    one volume per task: its numba kernels, numpy and scipy release the GIL. On a CPU the
+    dense math runs on the same threads, one fused pass per volume, in the numpy arrays behind
+    the torch outputs (no copies). Each task touches only its own volume (generator, episode,
+    rows of the buffers), so results do not depend on ``num_threads``. What does not run in
+    parallel is the Python around the kernels and ``cc3d``'s labelling, which holds the GIL;
+    ``benchmarks/vector_speed.py`` measures the speed-up over the reference env. On a GPU the
+    dense math is batched torch on the device and the host work as above.
 
     ## Info
     Gymnasium's vector layout (a ``_key`` mask beside each key): ``dice`` float64 ``(N,)``,
@@ -97,8 +113,12 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
 
     ## Arguments
     ``num_envs``; ``device`` (``"cpu"``, ``"cuda"``, ...); ``array_type``; ``copy``;
-    ``autoreset_mode``;
-    ``validate_actions`` (check the action range each step: one device sync; default True);
+    ``autoreset_mode``; ``num_threads`` (threads for the per-volume work, the caller's
+    included; None: one per available core; 1: no threads, e.g. for a user simulator, hint
+    encoder, initialiser or reward design of your own that is not thread-safe);
+    ``validate_actions`` (check the action range before anything changes; on a GPU one device
+    sync; default True; a CPU checks again in its per-volume pass, so that no kernel ever
+    indexes outside the action set);
     ``render_mode`` (None or ``"rgb_array"``: a tuple of slice montages); every other keyword
     is the reference env's. ``confidence=`` here takes the batch:
     ``fn(observations (N, C, ...), actions (N, ...)) -> (N, ...)`` on the env's arrays.
@@ -125,6 +145,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         array_type: str = "torch",
         copy: bool = False,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        num_threads: int | None = None,
         validate_actions: bool = True,
         render_mode: str | None = None,
         confidence: BatchedConfidenceFn | None = None,
@@ -151,6 +172,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         self.metadata = metadata  # type: ignore[misc]
         self.validate_actions = bool(validate_actions)
         self.render_mode = render_mode
+        self._workers = VolumeWorkers(num_threads)
 
         reference = InteractiveSegEnv(confidence=confidence, **env_kwargs)
         self.rules = EpisodeRules.from_env(reference)
@@ -163,7 +185,8 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         self.reward_kwargs = dict(reference.reward_kwargs)
         self.confidence_fn = confidence
         self._torch_reward = torch_reward_for(self.reward_design, self.reward_kwargs)
-        self._deltas = torch.as_tensor(reference.deltas, device=self.device)
+        self._host_deltas = np.ascontiguousarray(reference.deltas, dtype=np.float32)
+        self._deltas = torch.as_tensor(self._host_deltas, device=self.device)
         self.single_observation_space = reference.observation_space
         self.single_action_space = reference.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -171,15 +194,22 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         self._view_shape: tuple[int, ...] = tuple(reference.volume_shape[reference.is_2d :])
 
         n = self.num_envs
+        self._on_host = self.device.type == "cpu"
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._episodes: list[VolumeEpisode | None] = [None] * n
         self._steps = np.zeros(n, dtype=np.int64)
         self._ended = np.zeros(n, dtype=bool)
+        self._dice = np.zeros(n, dtype=np.float64)
         self._started = False
         self._pending_confidence: torch.Tensor | None = None
         self._buffers = _Buffers.allocate(
             n, self.rules.volume_shape, self.rules.num_modalities, self.device
         )
+
+    @property
+    def num_threads(self) -> int:
+        """Threads that run the per-volume work, the caller's included."""
+        return self._workers.num_threads
 
     # ------------------------------------------------------------------ gym API
     def reset(
@@ -194,7 +224,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         for i in np.flatnonzero(mask):
             if seeds[i] is not None or self._rngs[i] is None:
                 self._rngs[i] = seeding.np_random(seeds[i])[0]
-            self._start_volume(int(i), case_indices[i])
+        self._start_volumes(mask, case_indices)
         self._started = True
         self._pending_confidence = None
         return self._export(self._observation()), self._info(mask)
@@ -213,20 +243,23 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         resetting = self._ended.copy()  # non-empty only in NEXT_STEP mode
         stepping = ~resetting
         confidence = self._take_confidence(action)
-        inputs = self._apply_actions(action, confidence)
-        reward_map = self._reward_map(inputs)
-        if resetting.any():  # the ignored actions of sub-envs being reset earn nothing
-            rows = self._index(resetting)
-            reward_map.index_fill_(0, rows, 0.0)
-            inputs.gain.index_fill_(0, rows, 0.0)
-        rewards = torch.mean(reward_map, dim=(1, 2, 3), dtype=torch.float64)
+        if self.reward_design is confidence_reward and confidence is None:
+            raise ConfigError(
+                "reward='confidence' needs the learner's action-confidence map: pass "
+                "confidence=callable(observations, actions) -> (N, D, H, W) to the batched env, "
+                "or call env.set_confidence(maps) before each step"
+            )
+        if self._on_host:
+            reward_map, gain, rewards = self._dense_step_on_host(action, confidence, stepping)
+        else:
+            reward_map, gain, rewards = self._dense_step_on_device(action, confidence, resetting)
         self._steps[stepping] += 1
         self._interact(stepping, confidence)
         terminated = stepping & (self._steps >= self.max_steps)
         self._ended = terminated.copy()
         info = self._info(stepping)
         info["reward_map"], info["_reward_map"] = self._export(self._view(reward_map)), stepping
-        info["gain_map"], info["_gain_map"] = self._export(self._view(inputs.gain)), stepping.copy()
+        info["gain_map"], info["_gain_map"] = self._export(self._view(gain)), stepping.copy()
         if resetting.any():
             info = self._autoreset(resetting, info)
         if self.autoreset_mode is AutoresetMode.SAME_STEP and terminated.any():
@@ -260,6 +293,10 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
                 )
             )
         return tuple(frames)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Stop the worker threads."""
+        self._workers.close()
 
     # ------------------------------------------------------------ extra API
     def set_confidence(self, confidence: Any) -> None:
@@ -360,14 +397,20 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
                 f"actions have shape {tuple(tensor.shape)}, expected {expected} (one action "
                 "index per voxel of each sub-env); sample with envs.action_space.sample()"
             )
+        action = tensor.reshape(self.num_envs, *self.rules.volume_shape).long().contiguous()
         if self.validate_actions:
-            low, high = (int(v) for v in torch.aminmax(tensor))
-            if low < 0 or high >= len(self._deltas):
-                raise ConfigError(
-                    f"action indices must lie in [0, {len(self._deltas)}) for this action set, "
-                    f"got values in [{low}, {high}]"
-                )
-        return tensor.reshape(self.num_envs, *self.rules.volume_shape).long()
+            self._check_action_range(action)
+        return action
+
+    def _check_action_range(self, action: torch.Tensor) -> None:
+        if self._on_host and indices_in_range(action.numpy(), len(self._host_deltas)):
+            return  # one numba pass; a device checks with aminmax (one sync)
+        low, high = (int(v) for v in torch.aminmax(action))
+        if low < 0 or high >= len(self._deltas):
+            raise ConfigError(
+                f"action indices must lie in [0, {len(self._deltas)}) for this action set, "
+                f"got values in [{low}, {high}]"
+            )
 
     def _as_confidence(self, confidence: Any, what: str) -> torch.Tensor:
         expected = (self.num_envs, *self._view_shape)
@@ -391,25 +434,135 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         return self._as_confidence(result, "confidence= callable output")
 
     # ------------------------------------------------------ internals: the MDP
-    def _start_volume(self, i: int, case_index: int | None) -> None:
-        """Reset sub-env ``i`` with its generator: case, ``p(0)``, initial clicks (host)."""
-        rng = self._rngs[i]
-        if rng is None:  # pragma: no cover - reset() seeds first
-            raise EnvStateError(f"sub-env {i} has no generator; call reset() first")
-        episode, probability, update = start_episode(self.rules, rng, case_index)
+    def _start_volumes(self, mask: np.ndarray, case_indices: Sequence[int | None]) -> None:
+        """Reset the sub-envs of ``mask``: cases picked here in order, the rest on the workers.
+
+        Case sources need not be thread-safe (a cache, a file reader), so only the generator's
+        first draw (the case) happens on this thread; augmentation, ``p(0)``, the hint encoder's
+        edge costs and the initial clicks run per volume on the workers.
+        """
+        indices = [int(i) for i in np.flatnonzero(mask)]
+        cases = {i: pick_case(self.rules, self._generator(i), case_indices[i]) for i in indices}
+        started: dict[int, _Started] = {}
+
+        def start(i: int) -> None:
+            result = start_episode(self.rules, self._generator(i), cases[i])
+            if self._on_host:
+                self._write_start(i, *result)
+            else:  # device tensors are written from this thread only
+                started[i] = result
+
+        self._workers.run(start, indices)
+        for i in indices if not self._on_host else ():
+            self._write_start(i, *started[i])
+
+    def _write_start(
+        self, i: int, episode: VolumeEpisode, probability: np.ndarray, update: HintUpdate | None
+    ) -> None:
+        """Sub-env ``i``'s new episode into the buffers: ``p(0)``, label, image, hints, Dice."""
+        case, buffers = episode.case, self._buffers
         self._episodes[i] = episode
         self._steps[i] = 0
         self._ended[i] = False
-        case, buffers = episode.case, self._buffers
-        buffers.probability[i] = self._upload(probability)
-        buffers.label[i] = self._upload(case.label)
-        buffers.label_size[i] = int(np.count_nonzero(case.label))
-        buffers.observation[i, : self.rules.num_modalities] = self._upload(case.image)
-        cross_entropy(buffers.probability[i], buffers.label[i], self.eps, out=buffers.ce[i])
-        buffers.hint_pos[i] = 0.0
-        buffers.hint_neg[i] = 0.0
+        prediction = probability >= 0.5
+        self._put(buffers.probability[i], probability)
+        self._put(buffers.label[i], case.label)
+        self._put(buffers.label_size[i], np.asarray(np.count_nonzero(case.label)))
+        self._put(buffers.observation[i, : self.rules.num_modalities], case.image)
+        self._put(buffers.ce[i], cross_entropy(probability, case.label, self.eps))
+        self._zero(buffers.hint_pos[i])
+        self._zero(buffers.hint_neg[i])
         if update is not None:
             self._apply_hint_update(i, update)
+        self._write_probability_channel(i, probability, prediction)
+        self._dice[i] = dice(prediction, case.label)
+
+    def _dense_step_on_host(
+        self, action: torch.Tensor, confidence: torch.Tensor | None, stepping: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Eq 2, the cross-entropies, the reward maps and rewards, per volume on the workers.
+
+        Until every action is known to be valid only the spare and scratch buffers are
+        written; then the spare buffers become the current ones. Returns the reward maps, the
+        gains and the rewards (float64), as torch views of the host arrays.
+        """
+        buffers, n = self._buffers, self.num_envs
+        previous, current = buffers.probability.numpy(), buffers.spare_probability.numpy()
+        ce_previous, ce_current = buffers.ce.numpy(), buffers.spare_ce.numpy()
+        gain, label = buffers.gain.numpy(), buffers.label.numpy()
+        prediction, actions = buffers.prediction.numpy(), action.contiguous().numpy()
+        confidences = None if confidence is None else confidence.numpy()
+        relative = self.reward_design is relative_reward  # its reward map is the gain itself
+        reward_buffer = buffers.gain if relative else buffers.reward
+        reward_map = reward_buffer.numpy()
+        rewards = np.zeros(n, dtype=np.float64)
+        counts = np.zeros((n, 2), dtype=np.int64)
+        invalid = np.zeros(n, dtype=bool)
+
+        def update(i: int) -> None:
+            result = update_volume(
+                previous[i],
+                actions[i],
+                self._host_deltas,
+                label[i],
+                self.eps,
+                current=current[i],
+                ce_previous=ce_previous[i],
+                ce_current=ce_current[i],
+                gain=gain[i],
+                prediction=prediction[i],
+            )
+            if result is None:
+                invalid[i] = True
+            elif not stepping[i]:  # a sub-env being reset: its ignored action earns nothing
+                gain[i].fill(0.0)
+                reward_map[i].fill(0.0)
+            else:
+                counts[i] = result
+                if not relative:
+                    inputs = RewardInputs(
+                        previous=previous[i],
+                        current=current[i],
+                        label=label[i],
+                        ce_previous=ce_previous[i],
+                        ce_current=ce_current[i],
+                        confidence=None if confidences is None else confidences[i],
+                        eps=self.eps,
+                    )
+                    design = compute_reward(self.reward_design, inputs, **self.reward_kwargs)
+                    np.copyto(reward_map[i], design)
+                rewards[i] = reward_map[i].mean(dtype=np.float64)  # as the reference env
+
+        self._workers.run(update, range(n))
+        if invalid.any():  # only with validate_actions=False: the kernels never index outside
+            self._check_action_range(action)  # raises, naming the range
+        buffers.swap()
+        predicted, overlap = counts.T
+        total = predicted + buffers.label_size.numpy()
+        ratio = 2.0 * overlap / np.maximum(total, 1)
+        self._dice[stepping] = np.where(total == 0, 1.0, ratio)[stepping]
+        return reward_buffer, buffers.gain, torch.from_numpy(rewards)
+
+    def _dense_step_on_device(
+        self, action: torch.Tensor, confidence: torch.Tensor | None, resetting: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The dense step as batched torch ops on the device; returns maps, gains, rewards."""
+        inputs = self._apply_actions(action, confidence)
+        reward_map = self._reward_map(inputs)
+        if resetting.any():  # the ignored actions of sub-envs being reset earn nothing
+            rows = self._index(resetting)
+            reward_map.index_fill_(0, rows, 0.0)
+            inputs.gain.index_fill_(0, rows, 0.0)
+        rewards = torch.mean(reward_map, dim=(1, 2, 3), dtype=torch.float64)
+        self._dice[:] = self._batch_dice()
+        buffers = self._buffers
+        channel = buffers.observation[:, self.rules.num_modalities]
+        if self.state == "binary":
+            torch.ge(buffers.probability, 0.5, out=buffers.prediction)
+            channel.copy_(buffers.prediction)
+        else:
+            channel.copy_(buffers.probability)
+        return reward_map, inputs.gain, rewards
 
     def _apply_actions(
         self, action: torch.Tensor, confidence: torch.Tensor | None
@@ -420,7 +573,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         current, ce_current = buffers.spare_probability, buffers.spare_ce
         torch.take(self._deltas, action, out=buffers.delta)
         torch.add(previous, buffers.delta, out=current).clamp_(0.0, 1.0)
-        cross_entropy(current, buffers.label, self.eps, out=ce_current)
+        torch_cross_entropy(current, buffers.label, self.eps, out=ce_current)
         torch.sub(ce_previous, ce_current, out=buffers.gain)
         buffers.swap()
         return TorchRewardInputs(
@@ -435,7 +588,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         )
 
     def _reward_map(self, inputs: TorchRewardInputs) -> torch.Tensor:
-        """The reward design on the batch: its torch twin, or per volume on numpy."""
+        """The reward design on the device batch: its torch twin, or per volume on numpy."""
         if self._torch_reward is not None:
             reward_map = self._torch_reward(inputs, **self.reward_kwargs)
             return reward_map.to(torch.float32)
@@ -450,11 +603,9 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
             )
         }
         maps = []
-        for i, episode in enumerate(self._episodes):
-            if episode is None:  # pragma: no cover - reset() starts every volume
-                raise EnvStateError("step() called before reset(); call envs.reset() first")
+        for i in range(self.num_envs):
             per_volume = RewardInputs(
-                label=episode.case.label,
+                label=self._episode(i).case.label,
                 eps=self.eps,
                 **{k: None if v is None else v[i] for k, v in host.items()},  # type: ignore[arg-type]
             )
@@ -464,14 +615,16 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     def _interact(self, stepping: np.ndarray, confidence: torch.Tensor | None) -> None:
         """The simulated user of every stepping sub-env clicks; the hints are updated."""
         buffers = self._buffers
-        torch.ge(buffers.probability, 0.5, out=buffers.prediction)
+        if not self._on_host:
+            torch.ge(buffers.probability, 0.5, out=buffers.prediction)
+        # on a CPU: views (the host pass wrote the prediction); on a GPU: one copy each
         prediction = buffers.prediction.cpu().numpy()
         probability = buffers.probability.cpu().numpy()
-        confidence_host = None if confidence is None else confidence.cpu().numpy()
-        for i in np.flatnonzero(stepping):
-            episode, rng = self._episodes[i], self._rngs[i]
-            if episode is None or rng is None:  # pragma: no cover - reset() starts every volume
-                raise EnvStateError("step() called before reset(); call envs.reset() first")
+        confidences = None if confidence is None else confidence.cpu().numpy()
+        updates: dict[int, HintUpdate] = {}
+
+        def click(i: int) -> None:
+            episode = self._episode(i)
             episode.step = int(self._steps[i])
             update = interact(
                 self.rules,
@@ -479,11 +632,20 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
                 probability[i],
                 prediction[i],
                 self.rules.clicks_per_step,
-                None if confidence_host is None else confidence_host[i],
-                rng,
+                None if confidences is None else confidences[i],
+                self._generator(i),
             )
+            if not self._on_host:  # device tensors are written from this thread only
+                if update is not None:
+                    updates[i] = update
+                return
             if update is not None:
-                self._apply_hint_update(int(i), update)
+                self._apply_hint_update(i, update)
+            self._write_probability_channel(i, probability[i], prediction[i])
+
+        self._workers.run(click, np.flatnonzero(stepping))
+        for i, update in updates.items():
+            self._apply_hint_update(i, update)
 
     def _apply_hint_update(self, i: int, update: HintUpdate) -> None:
         """Merge (``max``) or replace sub-env ``i``'s hint maps, in place."""
@@ -493,26 +655,24 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
             row = hints[i]
             if new is None:
                 if update.replace:
-                    row.zero_()
+                    self._zero(row)
             elif update.replace:
-                row.copy_(self._upload(new))
+                self._put(row, new)
             else:
-                torch.maximum(row, self._upload(new), out=row)
+                self._merge_max(row, new)
+
+    def _write_probability_channel(
+        self, i: int, probability: np.ndarray, prediction: np.ndarray
+    ) -> None:
+        """Sub-env ``i``'s ``p`` (or ``p >= 0.5``) into its observation."""
+        value = prediction if self.state == "binary" else probability
+        self._put(self._buffers.observation[i, self.rules.num_modalities], value)
 
     def _observation(self) -> torch.Tensor:
-        """Write ``p`` (or ``p >= 0.5``) and the hints into the observation buffer; a view of it."""
-        buffers = self._buffers
-        m = self.rules.num_modalities
-        if self.state == "binary":
-            torch.ge(buffers.probability, 0.5, out=buffers.prediction)
-            buffers.observation[:, m].copy_(buffers.prediction)
-        else:
-            buffers.observation[:, m].copy_(buffers.probability)
-        buffers.observation[:, m + 1].copy_(buffers.hint_pos)
-        buffers.observation[:, m + 2].copy_(buffers.hint_neg)
-        return self._view(buffers.observation)
+        """The observation buffer (kept current by every write of ``p`` and the hints)."""
+        return self._view(self._buffers.observation)
 
-    def _dice(self) -> np.ndarray:
+    def _batch_dice(self) -> np.ndarray:
         buffers = self._buffers
         torch.ge(buffers.probability, 0.5, out=buffers.prediction)
         torch.logical_and(buffers.prediction, buffers.label, out=buffers.overlap)
@@ -528,14 +688,12 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         cases = np.full(n, None, dtype=object)
         num_clicks = np.zeros(n, dtype=np.int64)
         for i in np.flatnonzero(mask):
-            episode = self._episodes[i]
-            if episode is None:  # pragma: no cover - reset() starts every volume
-                continue
+            episode = self._episode(int(i))
             clicks[i] = ClickInfo(episode.clicks.as_dict())
             cases[i] = episode.case.name
             num_clicks[i] = len(episode.clicks)
         values = {
-            "dice": np.where(mask, self._dice(), 0.0),
+            "dice": np.where(mask, self._dice, 0.0),
             "clicks": clicks,
             "num_clicks": num_clicks,
             "step": np.where(mask, self._steps, 0),
@@ -549,8 +707,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
 
     def _autoreset(self, which: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
         """Reset the sub-envs in ``which`` (their generators continue); merge their info."""
-        for i in np.flatnonzero(which):
-            self._start_volume(int(i), None)
+        self._start_volumes(which, [None] * self.num_envs)
         reset_info = self._info(which)
         for key in ("dice", "clicks", "num_clicks", "step", "case"):
             info[key] = np.where(which, reset_info[key], info[key])
@@ -587,9 +744,43 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         )
 
     # ------------------------------------------------------ internals: arrays
-    def _upload(self, array: np.ndarray) -> torch.Tensor:
-        """A host array on the device (copied first if read-only: cases are)."""
-        return torch.from_numpy(np.require(array, requirements="W")).to(self.device)
+    def _episode(self, i: int) -> VolumeEpisode:
+        episode = self._episodes[i]
+        if episode is None:  # pragma: no cover - reset() starts every volume
+            raise EnvStateError(f"sub-env {i} has no episode; call envs.reset() first")
+        return episode
+
+    def _generator(self, i: int) -> np.random.Generator:
+        rng = self._rngs[i]
+        if rng is None:  # pragma: no cover - reset() seeds first
+            raise EnvStateError(f"sub-env {i} has no generator; call envs.reset() first")
+        return rng
+
+    def _put(self, row: torch.Tensor, values: np.ndarray) -> None:
+        """Write host ``values`` into a buffer row.
+
+        On a CPU through numpy: no torch op runs on a worker thread, so torch's own thread
+        pool never competes with the workers.
+        """
+        if self._on_host:
+            np.copyto(row.numpy(), values)
+        else:
+            row.copy_(torch.from_numpy(np.require(values, requirements="W")))
+
+    def _zero(self, row: torch.Tensor) -> None:
+        if self._on_host:
+            row.numpy().fill(0)
+        else:
+            row.zero_()
+
+    def _merge_max(self, row: torch.Tensor, values: np.ndarray) -> None:
+        """``row = max(row, values)`` in place."""
+        if self._on_host:
+            target = row.numpy()
+            np.maximum(target, values, out=target)
+        else:
+            upload = torch.from_numpy(np.require(values, requirements="W")).to(self.device)
+            torch.maximum(row, upload, out=row)
 
     def _as_device(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array).to(self.device)
@@ -615,7 +806,8 @@ class _Buffers:
     """The batched state and scratch tensors, allocated once.
 
     Large CPU allocations cost page faults on every step (and GPU ones allocator calls), so the
-    step writes into these with ``out=`` and in-place ops.
+    step writes into these in place. The hint maps are the observation's hint channels (views),
+    so assembling an observation copies nothing.
     """
 
     probability: torch.Tensor  # float32 (N, D, H, W)
@@ -623,14 +815,15 @@ class _Buffers:
     ce: torch.Tensor
     spare_ce: torch.Tensor
     gain: torch.Tensor
+    reward: torch.Tensor  # the reward maps of a design other than "relative" (whose is gain)
     delta: torch.Tensor
-    hint_pos: torch.Tensor
-    hint_neg: torch.Tensor
     label: torch.Tensor  # bool (N, D, H, W)
     prediction: torch.Tensor
     overlap: torch.Tensor
     label_size: torch.Tensor  # int64 (N,)
-    observation: torch.Tensor  # float32 (N, M + 3, D, H, W); image channels written at reset
+    observation: torch.Tensor  # float32 (N, M + 3, D, H, W): image, p, hint+, hint-
+    hint_pos: torch.Tensor  # observation[:, M + 1]
+    hint_neg: torch.Tensor  # observation[:, M + 2]
 
     @classmethod
     def allocate(
@@ -644,22 +837,22 @@ class _Buffers:
         def flags() -> torch.Tensor:
             return torch.zeros((n, *shape), dtype=torch.bool, device=device)
 
+        observation = torch.zeros((n, modalities + 3, *shape), dtype=torch.float32, device=device)
         return cls(
             probability=floats(),
             spare_probability=floats(),
             ce=floats(),
             spare_ce=floats(),
             gain=floats(),
+            reward=floats(),
             delta=floats(),
-            hint_pos=floats(),
-            hint_neg=floats(),
             label=flags(),
             prediction=flags(),
             overlap=flags(),
             label_size=torch.zeros(n, dtype=torch.int64, device=device),
-            observation=torch.zeros(
-                (n, modalities + 3, *shape), dtype=torch.float32, device=device
-            ),
+            observation=observation,
+            hint_pos=observation[:, modalities + 1],
+            hint_neg=observation[:, modalities + 2],
         )
 
     def swap(self) -> None:

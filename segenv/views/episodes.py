@@ -1,13 +1,15 @@
 """The per-volume, sequential half of an episode, shared by the batched views.
 
 A step of the MDP has a dense half (the action update, the rewards, Dice, the observation: the
-same arithmetic on every voxel, which the batched env does for N volumes at once in torch) and
-a per-volume half that is inherently sequential: picking the case, ``p(0)``, the simulated
-user's clicks and the hint encodings. This module is the second half, on numpy, written with
-the same pure functions and in the same order of random draws as
+same arithmetic on every voxel, which the batched env does in torch on a GPU and in numba on a
+CPU) and a per-volume half that is inherently sequential: picking the case, ``p(0)``, the
+simulated user's clicks and the hint encodings. This module is the second half, on numpy,
+written with the same pure functions and in the same order of random draws as
 :class:`~segenv.envs.interactive_seg.InteractiveSegEnv`, so that a view whose volume ``i`` owns
 a generator seeded like the reference env's ``np_random`` reproduces the reference episode
-exactly (the batched env's tests check it click by click).
+exactly (the batched env's tests check it click by click). Each function touches only the
+volume it is given (its episode, its generator, its arrays), so different volumes may run on
+different threads.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from segenv.hints import HintEncoder, make_hint_encoder
 from segenv.initialisers import Initialiser, initial_probability
 from segenv.interaction import Clicks, UserContext, simulate_clicks, wants_noise_hints
 
-__all__ = ["EpisodeRules", "HintUpdate", "VolumeEpisode", "interact", "start_episode"]
+__all__ = ["EpisodeRules", "HintUpdate", "VolumeEpisode", "interact", "pick_case", "start_episode"]
 
 
 @dataclass(frozen=True)
@@ -119,20 +121,23 @@ def pick_case(rules: EpisodeRules, rng: np.random.Generator, case_index: int | N
 
 
 def start_episode(
-    rules: EpisodeRules, rng: np.random.Generator, case_index: int | None = None
+    rules: EpisodeRules, rng: np.random.Generator, case: Case
 ) -> tuple[VolumeEpisode, np.ndarray, HintUpdate | None]:
-    """Start one volume's episode: case (augmented if asked), ``p(0)``, the initial clicks.
+    """Start one volume's episode on ``case``: augmentation, ``p(0)``, the initial clicks.
+
+    The reference env's reset is :func:`pick_case` then this, with the same generator; the
+    batched env picks every volume's case first, on one thread (case sources need not be
+    thread-safe), then starts the volumes in parallel.
 
     Args:
         rules: the env's settings.
-        rng: the volume's generator, freshly seeded or continuing.
-        case_index: the case to use, or None to draw one with ``rng``.
+        rng: the volume's generator, right after :func:`pick_case` drew from it.
+        case: the case :func:`pick_case` returned.
 
     Returns:
         The episode, ``p(0)`` as float32 ``(D, H, W)``, and the hint update of the initial
         clicks (None: the hints stay all zero).
     """
-    case = pick_case(rules, rng, case_index)
     if rules.augment:  # training augmentation, with the volume's generator (as the env)
         from segenv.data.preprocess import augment_case
 

@@ -301,3 +301,56 @@ def test_first_reset_must_reset_everything():
     envs = BatchedInteractiveSegEnv(N, **SMALL)
     with pytest.raises(EnvStateError, match="first reset"):
         envs.reset(options={"reset_mask": np.array([True, False])})
+
+
+@pytest.mark.parametrize("reward", ["relative", "error_region"])
+def test_cpu_rewards_equal_the_reference_env_bit_for_bit(reward):
+    batched = BatchedInteractiveSegEnv(N, reward=reward, array_type="numpy", **SMALL)
+    sync = gym.make_vec(
+        "InteractiveSeg3D-v0", num_envs=N, vectorization_mode="sync", reward=reward, **SMALL
+    )
+    sync.reset(seed=1)
+    batched.reset(seed=1)
+    rng = np.random.default_rng(1)
+    for _ in range(5):  # across an autoreset
+        actions = rng.integers(0, 6, size=sync.action_space.shape)
+        _, reward_s, *_, info_s = sync.step(actions)
+        _, reward_b, *_, info_b = batched.step(actions)
+        np.testing.assert_array_equal(reward_b, reward_s)  # float64, exactly
+        for i in np.flatnonzero(info_s.get("_reward_map", np.zeros(N, bool))):
+            np.testing.assert_array_equal(info_b["reward_map"][i], info_s["reward_map"][i])
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    kwargs = {**SMALL, "shape": (3, 10, 10), "num_cases": 4}
+    runs = []
+    for num_threads in (1, 3):
+        envs = BatchedInteractiveSegEnv(5, num_threads=num_threads, copy=True, **kwargs)
+        assert envs.num_threads == num_threads
+        outputs = [envs.reset(seed=11)]
+        rng = np.random.default_rng(0)
+        for _ in range(5):  # across an autoreset
+            outputs.append(envs.step(rng.integers(0, 6, size=(5, 3, 10, 10))))
+        envs.close()
+        runs.append(outputs)
+    for one, three in zip(*runs, strict=True):
+        torch.testing.assert_close(one[0], three[0], rtol=0, atol=0)
+        for key in ("dice", "num_clicks", "step"):
+            np.testing.assert_array_equal(one[-1][key], three[-1][key])
+        assert list(one[-1]["clicks"]) == list(three[-1]["clicks"])
+        if len(one) == 5:
+            assert torch.equal(one[1], three[1])
+
+
+def test_a_step_with_a_bad_action_changes_nothing():
+    envs = BatchedInteractiveSegEnv(N, reward="confidence", **SMALL)
+    obs, _ = envs.reset(seed=0)
+    before, probability = obs.clone(), envs.probability
+    envs.set_confidence(torch.full((N, 4, 12, 12), 0.8))  # weight 0.8 - 0.8 = 0
+    actions = np.zeros((N, 4, 12, 12), dtype=np.int64)
+    actions[1, 0, 0, 0] = 7
+    with pytest.raises(ConfigError, match=r"\[0, 7\]"):
+        envs.step(actions)
+    assert torch.equal(envs.probability, probability) and torch.equal(obs, before)
+    _, reward, _, _, info = envs.step(np.zeros_like(actions))  # the confidence is still there
+    assert (info["step"] == 1).all() and torch.equal(reward, torch.zeros(N))
