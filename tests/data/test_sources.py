@@ -9,7 +9,7 @@ import segenv  # noqa: F401  (registers the env ids)
 from segenv.data.presets import PRESETS, get_preset
 from segenv.data.sources import NiftiSource, load_dataset
 from segenv.data.splits import three_way_split
-from segenv.errors import ConfigError, DataError, InputTypeError
+from segenv.errors import ConfigError, DataError
 
 
 def load(root, cache_dir, **options):
@@ -148,7 +148,7 @@ def test_env_accepts_a_folder_path(msd, cache_dir, monkeypatch):
     assert np.isfinite(reward)
     small = gym.make("InteractiveSeg3D-v0", dataset=msd, shape=(6, 10, 12))
     assert small.reset(seed=0)[0].shape == (4, 6, 10, 12)
-    with pytest.raises(InputTypeError, match="neither a case source nor an existing folder"):
+    with pytest.raises(DataError, match="no such folder"):
         gym.make("InteractiveSeg3D-v0", dataset=str(msd / "nothing"))
     assert isinstance(load_dataset(msd, verbose=False), NiftiSource)
 
