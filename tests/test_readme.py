@@ -41,15 +41,18 @@ def test_readme_argument_table_covers_every_env_keyword():
 
 
 @pytest.mark.slow
-def test_main_job_entry_point_runs_small():
+def test_main_job_commands_run_small(tmp_path):
     main_script = (ROOT / readme_commands()[0].split()[1]).read_text()
-    module = re.search(r"python -m (\S+)", main_script).group(1)
+    assert "segenv train a3c --config quick" in main_script
+    assert "segenv evaluate" in main_script
+    segenv = [sys.executable, "-m", "agents.cli"]
+    out = str(tmp_path / "run")
+    train = [*segenv, "train", "a3c", "--config", "quick", "--out", out, "--total-updates", "2"]
     result = subprocess.run(
-        [sys.executable, "-m", module, "--env", "InteractiveSeg2D-v0", "--episodes", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [*train, "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
+    assert result.returncode == 0, result.stderr
+    evaluate = [*segenv, "evaluate", out, "--episodes", "2", "--no-baselines"]
+    result = subprocess.run(evaluate, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Dice" in result.stdout

@@ -1,0 +1,309 @@
+"""The ``segenv`` command line: train a learner, evaluate a run.
+
+::
+
+    segenv train a3c --config quick --out runs/a3c            # train (progress bar, TensorBoard)
+    segenv train a3c --config quick --out runs/a3c --resume   # continue an interrupted run
+    segenv train a3c --config quick --out runs/x --lr 3e-4    # any Args field as a flag
+    segenv evaluate runs/a3c --split test                     # the IteR-MRL Table 2 comparison
+    segenv learners                                           # what can be trained
+
+``train`` writes ``DIR/config.json`` (the learner and every setting), ``DIR/checkpoint.pt``
+(atomically, every ``checkpoint_every_s`` seconds and at the end), ``DIR/tb/`` (TensorBoard:
+``tensorboard --logdir DIR``) and ``DIR/scalars.jsonl``. ``evaluate`` prints Dice after each
+step, its gain, ASSD and NoC@85/90 for the trained agent, the same agent with the user set to
+``none`` (no clicks, noise hints), the initial segmentation (the no-op policy: Dice stays) and
+two no-learning baselines (a hint-following heuristic and min-cut with the clicks as seeds),
+and writes ``DIR/eval_<split>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import itertools
+import json
+import sys
+import time
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from segenv.errors import ConfigError, SegEnvError
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    """Where a learner lives and the ``Args`` fields its name fixes."""
+
+    module: str
+    summary: str
+    fixed: tuple[tuple[str, Any], ...] = ()
+
+
+LEARNERS: dict[str, LearnerSpec] = {
+    "a3c": LearnerSpec("agents.a3c", "IteR-MRL's A3C with the fully convolutional actor-critic"),
+    "mecca": LearnerSpec("agents.mecca", "MECCA: A3C + action-confidence network and guide"),
+    "ppo": LearnerSpec("agents.sb3", "stable-baselines3 PPO with VoxelPolicy", (("algo", "ppo"),)),
+    "a2c": LearnerSpec("agents.sb3", "stable-baselines3 A2C with VoxelPolicy", (("algo", "a2c"),)),
+    "intercnn": LearnerSpec(
+        "agents.supervised", "InterCNN: supervised, iterative, binary previous segmentation"
+    ),
+    "rnet": LearnerSpec(
+        "agents.supervised",
+        "DeepIGeoS R-Net: supervised one-step refinement with geodesic hints",
+        (("variant", "rnet"), ("state", "probability")),
+    ),
+}
+
+
+def learner_module(name: str) -> types.ModuleType:
+    """Import the module of learner ``name``."""
+    if name not in LEARNERS:
+        raise ConfigError(f"learner {name!r} is unknown; choose one of {sorted(LEARNERS)}")
+    return importlib.import_module(LEARNERS[name].module)
+
+
+# ------------------------------------------------------------------------------ Args flags
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_args_flags(parser: argparse.ArgumentParser, args_class: type[Any]) -> None:
+    """One ``--field-name`` flag per field of an ``Args`` dataclass (default: the preset's)."""
+    group = parser.add_argument_group(f"{args_class.__module__}.Args (override the preset)")
+    docs = _field_docs(args_class)
+    for field in dataclasses.fields(args_class):
+        default = field.default
+        help_text = docs.get(field.name, "")
+        if isinstance(default, bool):
+            group.add_argument(_flag(field.name), type=_parse_bool, metavar="BOOL", help=help_text)
+        elif isinstance(default, tuple):
+            group.add_argument(_flag(field.name), type=int, nargs="+", metavar="N", help=help_text)
+        elif isinstance(default, (int, float, str)):
+            group.add_argument(_flag(field.name), type=type(default), help=help_text)
+
+
+def _field_docs(args_class: type[Any]) -> dict[str, str]:
+    """The attribute docstrings of a dataclass and its bases (CleanRL's field docs)."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    for klass in reversed(args_class.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            tree = ast.parse(inspect.getsource(klass).lstrip())
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, following in itertools.pairwise(body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                docs[node.target.id] = following.value.value.replace("%", "%%")
+    return docs
+
+
+def args_with_overrides(preset: Any, namespace: argparse.Namespace) -> Any:
+    """The preset with every flag the user gave replaced."""
+    changes = {}
+    for field in dataclasses.fields(preset):
+        value = getattr(namespace, field.name, None)
+        if value is not None:
+            changes[field.name] = tuple(value) if isinstance(value, list) else value
+    return dataclasses.replace(preset, **changes)
+
+
+# ---------------------------------------------------------------------------------- train
+
+
+def train_command(argv: Sequence[str]) -> int:
+    """``segenv train <learner> --config quick|paper --out DIR [--resume] [--FIELD VALUE ...]``."""
+    first = argparse.ArgumentParser(prog="segenv train", add_help=False)
+    first.add_argument("learner", choices=sorted(LEARNERS))
+    known, _ = first.parse_known_args(argv)
+    spec = LEARNERS[known.learner]
+    module = learner_module(known.learner)
+    parser = argparse.ArgumentParser(
+        prog="segenv train", description=f"Train {known.learner}: {spec.summary}."
+    )
+    parser.add_argument("learner", choices=sorted(LEARNERS))
+    parser.add_argument("--config", default="quick", choices=sorted(module.CONFIGS))
+    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_args_flags(parser, module.Args)
+    namespace = parser.parse_args(argv)
+    preset = dataclasses.replace(module.CONFIGS[namespace.config], **dict(spec.fixed))
+    if namespace.resume and (namespace.out / "config.json").exists():
+        from agents.common import args_from_dict, read_config
+
+        recorded_learner, recorded = read_config(namespace.out)
+        if recorded_learner != known.learner:
+            raise ConfigError(
+                f"{namespace.out} holds a {recorded_learner!r} run, not {known.learner!r}"
+            )
+        preset = args_from_dict(module.Args, recorded)
+    args = args_with_overrides(preset, namespace)
+    start = time.perf_counter()
+    checkpoint = module.train(
+        args, namespace.out, resume=namespace.resume, show_progress=not namespace.no_progress
+    )
+    print(f"trained {known.learner} in {time.perf_counter() - start:.0f} s → {checkpoint}")
+    return 0
+
+
+# ------------------------------------------------------------------------------- evaluate
+
+
+def evaluate_command(argv: Sequence[str]) -> int:
+    """``segenv evaluate DIR [--split test|train] [--episodes N] [--dataset PATH]``."""
+    parser = argparse.ArgumentParser(
+        prog="segenv evaluate",
+        description="Evaluate a trained run against the initial segmentation and baselines.",
+    )
+    parser.add_argument("run", type=Path, help="run directory written by segenv train")
+    parser.add_argument("--split", default="test", choices=("test", "train"))
+    parser.add_argument("--episodes", type=int, default=None, help="default: the run's setting")
+    parser.add_argument("--dataset", default=None, help="evaluate on a data set folder (MSD)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first episode")
+    parser.add_argument("--stochastic", action="store_true", help="sample actions, not argmax")
+    parser.add_argument("--device", default="cpu", help="'cpu', 'cuda' or 'auto'")
+    parser.add_argument("--no-baselines", action="store_true", help="only the trained agent")
+    namespace = parser.parse_args(argv)
+    text, record = evaluate_run(
+        namespace.run,
+        split=namespace.split,
+        episodes=namespace.episodes,
+        dataset=namespace.dataset,
+        seed=namespace.seed,
+        greedy=not namespace.stochastic,
+        device=namespace.device,
+        baselines=not namespace.no_baselines,
+    )
+    print(text)
+    name = f"eval_{namespace.split}.json" if namespace.dataset is None else "eval_dataset.json"
+    (namespace.run / name).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def evaluate_run(
+    run: Path,
+    *,
+    split: str = "test",
+    episodes: int | None = None,
+    dataset: str | None = None,
+    seed: int = 0,
+    greedy: bool = True,
+    device: str = "cpu",
+    baselines: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """Evaluate the agent of run directory ``run``; return the printed text and a JSON record."""
+    import gymnasium as gym
+
+    from agents.common import args_from_dict, env_id_of, env_kwargs, read_config
+    from agents.evaluation import compare_policies, comparison_table, summary_record
+    from agents.graphcut import GraphCutPolicy
+    from agents.scripted import hint_follower_policy, noop_policy
+
+    learner, recorded = read_config(run)
+    module = learner_module(learner)
+    args = args_from_dict(module.Args, recorded)
+    episodes = args.eval_episodes if episodes is None else episodes
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {episodes}")
+    # IteR-MRL Table 2's protocol for every row: the largest-error user; the reward (unused by
+    # the metrics) is the plain gain, so rows that supply no confidence map run too.
+    base = env_kwargs(args, split, user="largest_error", reward="relative")
+    if dataset is not None:
+        if len(args.shape) != 3:
+            raise ConfigError(
+                f"--dataset needs a run trained on 3D volumes; this one used shape={args.shape}"
+            )
+        base["dataset"] = dataset
+    episodes = min(episodes, len(gym.make(env_id_of(args), **base).unwrapped.dataset))  # type: ignore[attr-defined]
+
+    def make_env(**overrides: Any) -> gym.Env:
+        return gym.make(env_id_of(args), **{**base, **overrides})
+
+    policy = module.load_policy(run, greedy=greedy, device=device)
+    standard = {"actions": "paper", "state": "probability"}  # the scripted rows' own env
+    rows: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {}
+    if baselines:
+        rows["initial segmentation (no-op)"] = (noop_policy, standard)
+        rows["hint follower (no learning)"] = (hint_follower_policy, standard)
+        rows["min-cut (no learning)"] = (GraphCutPolicy(), standard)
+    rows[learner] = (policy, {})
+    if args.user not in ("largest_error", "none"):
+        rows[f"{learner}, user={args.user} (as trained)"] = (policy, {"user": args.user})
+    rows[f"{learner}, user=none"] = (policy, {"user": "none"})
+    start = time.perf_counter()
+    results = compare_policies(make_env, rows, episodes, seed=seed)
+    where = dataset if dataset is not None else f"synthetic {split} split"
+    title = (
+        f"{learner} run {run}: {episodes} episodes on the {where}, shape {tuple(args.shape)}, "
+        f"{args.initial_clicks} clicks on p(0) then {args.clicks_per_step} per step, "
+        f"{'greedy' if greedy else 'sampled'} actions ({time.perf_counter() - start:.0f} s)"
+    )
+    table = comparison_table(results)
+    record = {
+        "run": str(run),
+        "split": split,
+        "episodes": episodes,
+        "rows": summary_record(results),
+    }
+    return f"{title}\n\n{table}\n\nDice in %, Δ = final - initial (points), ASSD in mm.", record
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def learners_command(argv: Sequence[str]) -> int:
+    """``segenv learners``: list what can be trained."""
+    for name, spec in LEARNERS.items():
+        print(f"{name:8s} {spec.summary} ({spec.module})")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "train": train_command,
+    "evaluate": evaluate_command,
+    "learners": learners_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``segenv`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except SegEnvError as error:
+        print(f"segenv {argv[0]}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

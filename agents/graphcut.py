@@ -1,0 +1,135 @@
+"""Min-cut / graph-cut refinement with the clicks as hard seeds (Boykov–Jolly), a baseline.
+
+IteR-MRL Table 2's "Min-Cut" row: at every step the segmentation is the minimum cut of a graph
+whose unary terms come from the current probability ``p`` (``-log p`` to be foreground,
+``-log(1-p)`` to be background, ``p`` clipped to ``[0.01, 0.99]``), whose pairwise terms
+between face neighbours are ``λ · exp(-‖ΔI‖² / 2σ²) / distance`` (intensity-contrast weights on
+the normalised image, summed over modalities), and whose clicks are hard seeds. The max-flow is
+``scipy.sparse.csgraph.maximum_flow`` (Dinic) on integer capacities; the cut is the set of
+voxels reachable from the source in the residual graph. Building the graph is vectorised.
+
+As a policy (:class:`GraphCutPolicy`) it moves every voxel by the action set's largest step
+towards its label in the cut, so with the ``paper`` actions ``p`` follows the cut within a step
+or two (a voxel at p = 0 needs two +0.4 steps to cross 0.5).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+
+from segenv.errors import ConfigError
+from segenv.interaction import Clicks
+
+SCALE = 1000.0  # capacities are rounded to integers after this scaling
+SEED_CAPACITY = 10**7
+
+
+def _neighbour_edges(
+    image: np.ndarray, spacing: tuple[float, ...], lam: float, sigma: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Face-neighbour pairs (flat indices) and their contrast weights, one axis at a time."""
+    shape = image.shape[1:]
+    index = np.arange(int(np.prod(shape))).reshape(shape)
+    firsts, seconds, weights = [], [], []
+    for axis, size in enumerate(shape):
+        if size < 2:
+            continue
+        head = [slice(None)] * len(shape)
+        tail = [slice(None)] * len(shape)
+        head[axis], tail[axis] = slice(None, -1), slice(1, None)
+        difference = image[(slice(None), *head)] - image[(slice(None), *tail)]
+        contrast = np.square(difference).sum(axis=0)
+        weight = lam * np.exp(-contrast / (2.0 * sigma**2)) / spacing[axis]
+        firsts.append(index[tuple(head)].ravel())
+        seconds.append(index[tuple(tail)].ravel())
+        weights.append(weight.ravel())
+    return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(weights)
+
+
+def graph_cut(
+    image: np.ndarray,
+    probability: np.ndarray,
+    clicks: Clicks,
+    *,
+    lam: float = 2.0,
+    sigma: float = 0.5,
+    spacing: tuple[float, ...] = (1.0, 1.0, 1.0),
+) -> np.ndarray:
+    """The minimum-cut foreground of a volume.
+
+    Args:
+        image: float ``(M, D, H, W)`` normalised image.
+        probability: ``(D, H, W)`` current foreground probability (the unary terms).
+        clicks: Object clicks become foreground seeds, background clicks background seeds.
+        lam: Weight of the pairwise (boundary) term.
+        sigma: Intensity scale of the contrast weights (in image units).
+        spacing: Voxel spacing along (D, H, W) (pairwise weights divide by it).
+
+    Returns:
+        bool ``(D, H, W)``.
+    """
+    if lam < 0 or sigma <= 0:
+        raise ConfigError(f"need lam >= 0 and sigma > 0, got lam={lam}, sigma={sigma}")
+    shape = probability.shape
+    if image.shape[1:] != shape:
+        raise ConfigError(f"image {image.shape} and probability {shape} shapes do not match")
+    count = int(np.prod(shape))
+    source, sink = count, count + 1
+    p = np.clip(probability.astype(np.float64).ravel(), 0.01, 0.99)
+    to_background = -np.log1p(-p)  # cut s→i: voxel i ends up background
+    to_foreground = -np.log(p)  # cut i→t: voxel i ends up foreground
+    seeds = np.ravel_multi_index(tuple(clicks.coords.T), shape) if len(clicks) else np.zeros(0, int)
+    source_capacity = np.round(SCALE * to_background).astype(np.int64)
+    sink_capacity = np.round(SCALE * to_foreground).astype(np.int64)
+    source_capacity[seeds[clicks.labels]] = SEED_CAPACITY
+    sink_capacity[seeds[clicks.labels]] = 0
+    sink_capacity[seeds[~clicks.labels]] = SEED_CAPACITY
+    source_capacity[seeds[~clicks.labels]] = 0
+    first, second, weight = _neighbour_edges(image.astype(np.float64), spacing, lam, sigma)
+    pair_capacity = np.maximum(np.round(SCALE * weight), 1).astype(np.int64)
+    voxels = np.arange(count)
+    rows = np.concatenate([np.full(count, source), voxels, first, second])
+    cols = np.concatenate([voxels, np.full(count, sink), second, first])
+    data = np.concatenate([source_capacity, sink_capacity, pair_capacity, pair_capacity])
+    keep = data > 0
+    graph = sparse.csr_matrix(
+        (data[keep].astype(np.int32), (rows[keep], cols[keep])), shape=(count + 2, count + 2)
+    )
+    flow = maximum_flow(graph, source, sink, method="dinic").flow
+    residual = (graph - flow).tocsr()
+    residual.data = (residual.data > 0).astype(np.int8)
+    residual.eliminate_zeros()
+    reachable = breadth_first_order(residual, source, directed=True, return_predecessors=False)
+    foreground = np.zeros(count + 2, bool)
+    foreground[reachable] = True
+    return foreground[:count].reshape(shape)
+
+
+class GraphCutPolicy:
+    """Min-cut refinement as a :data:`agents.scripted.Policy` (needs the env for the clicks)."""
+
+    def __init__(self, *, lam: float = 2.0, sigma: float = 0.5) -> None:
+        self.lam = lam
+        self.sigma = sigma
+
+    def __call__(self, observation: np.ndarray, env: gym.Env) -> np.ndarray:
+        """Largest step towards the min-cut label of every voxel."""
+        unwrapped = env.unwrapped
+        volume_shape = unwrapped.volume_shape  # type: ignore[attr-defined]
+        modalities = observation.shape[0] - 3
+        image = observation[:modalities].reshape(modalities, *volume_shape)
+        probability = observation[-3].reshape(volume_shape)
+        spacing = tuple(unwrapped.case.spacing)  # type: ignore[attr-defined]
+        segmentation = graph_cut(
+            image,
+            probability,
+            unwrapped.clicks,  # type: ignore[attr-defined]
+            lam=self.lam,
+            sigma=self.sigma,
+            spacing=spacing,
+        ).reshape(observation.shape[1:])
+        deltas = np.asarray(unwrapped.deltas)  # type: ignore[attr-defined]
+        return np.where(segmentation, int(np.argmax(deltas)), int(np.argmin(deltas)))

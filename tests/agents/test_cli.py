@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from agents import a3c, cli
+from agents.evaluation import comparison_table
+from segenv.metrics import InteractiveMetrics
+
+TINY_FLAGS = [
+    *("--shape", "16", "16", "--num-train-cases", "4", "--num-test-cases", "2"),
+    *("--channels", "4", "--shared-dilations", "1", "--head-dilations", "1"),
+    *("--num-envs", "2", "--threads", "1", "--eval-episodes", "2"),
+]
+
+
+def test_learners_and_help(capsys):
+    assert cli.main(["learners"]) == 0
+    out = capsys.readouterr().out
+    for name in ("a3c", "mecca", "ppo", "a2c", "intercnn", "rnet"):
+        assert name in out
+    assert cli.main([]) == 0
+    assert cli.main(["fly"]) == 2
+
+
+def test_train_then_evaluate_prints_the_comparison_table(tmp_path, capsys):
+    out = tmp_path / "run"
+    command = ["train", "a3c", "--out", str(out), "--no-progress", *TINY_FLAGS]
+    assert cli.main([*command, "--total-updates", "2", "--lr", "0.003"]) == 0
+    recorded = json.loads((out / "config.json").read_text())
+    assert recorded["learner"] == "a3c"
+    assert recorded["args"]["lr"] == 0.003 and recorded["args"]["shape"] == [16, 16]
+    assert cli.main(command) == 2  # the directory holds a run and --resume was not given
+    assert "pass --resume" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(out), "--split", "test"]) == 0
+    text = capsys.readouterr().out
+    assert "| initial segmentation (no-op) |" in text and "| a3c, user=none |" in text
+    assert "NoC@85" in text and "ASSD" in text
+    record = json.loads((out / "eval_test.json").read_text())
+    assert len(record["rows"]["a3c"]["dice_mean"]) == 6
+
+
+def test_flags_follow_the_args_dataclass():
+    parser = cli.argparse.ArgumentParser()
+    cli.add_args_flags(parser, a3c.Args)
+    namespace = parser.parse_args(["--shape", "8", "8", "--reward-conv", "true", "--lr", "1e-3"])
+    args = cli.args_with_overrides(a3c.CONFIGS["quick"], namespace)
+    assert args.shape == (8, 8) and args.reward_conv is True
+    assert args.lr == pytest.approx(1e-3)
+    assert "PixelRL" in cli._field_docs(a3c.Args)["advantage"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--reward-conv", "maybe"])
+
+
+def test_comparison_table_rows_and_no_click_rows():
+    with_clicks, without = InteractiveMetrics(), InteractiveMetrics()
+    with_clicks.update([0.5, 0.9], clicks_per_step=5, assd=1.0)
+    without.update([0.5, 0.6], clicks_per_step=0, assd=2.0)
+    table = comparison_table({"a": with_clicks, "b": without})
+    lines = table.splitlines()
+    assert lines[0] == "| policy | Dice@0 | Dice@1 | Δ | ASSD | NoC@85 | NoC@90 |"
+    assert lines[2] == "| a | 50.00 | 90.00 | +40.00 | 1.00 | 5.0 | 5.0 |"
+    assert lines[3] == "| b | 50.00 | 60.00 | +10.00 | 2.00 | – | – |"
