@@ -71,7 +71,6 @@ from agents.common import (
     spatial_dims_of,
     spatial_mean,
     value_loss,
-    write_config,
 )
 from segenv.errors import ConfigError
 
@@ -433,16 +432,9 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    out_dir = Path(out_dir)
-    loop = TrainingLoop(
-        out_dir,
-        total_updates=args.total_updates,
-        checkpoint_every_s=args.checkpoint_every_s,
-        log_every=args.log_every,
-        show_progress=show_progress,
+    loop, state = TrainingLoop.open(
+        out_dir, "a3c", args, resume=resume, show_progress=show_progress
     )
-    state = loop.resume_state(resume)
-    write_config(out_dir, "a3c", args)
     observation_shape, num_actions = observation_layout(args)
     generator = seed_everything(args.seed)
     device = resolve_device(args.device) if args.workers == 1 else torch.device("cpu")

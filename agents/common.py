@@ -838,6 +838,26 @@ class TrainingLoop:
         self.log_every = max(1, log_every)
         self.show_progress = show_progress
 
+    @classmethod
+    def open(
+        cls, out_dir: Path, learner: str, args: Any, *, resume: bool, show_progress: bool
+    ) -> tuple[TrainingLoop, dict[str, Any] | None]:
+        """Open a run directory for a learner's ``Args``: the loop and the checkpoint to resume.
+
+        ``args`` needs ``total_updates``, ``checkpoint_every_s`` and ``log_every``; the learner
+        and every setting are recorded in ``out_dir/config.json``.
+        """
+        loop = cls(
+            out_dir,
+            total_updates=args.total_updates,
+            checkpoint_every_s=args.checkpoint_every_s,
+            log_every=args.log_every,
+            show_progress=show_progress,
+        )
+        state = loop.resume_state(resume)
+        write_config(loop.out_dir, learner, args)
+        return loop, state
+
     @property
     def checkpoint_path(self) -> Path:
         """Where the checkpoint lives."""
@@ -898,6 +918,16 @@ class TrainingLoop:
             return done
         finally:
             logger.close()
+
+    def run_updates(
+        self,
+        start_update: int,
+        update: Callable[[int], UpdateResult],
+        state: Callable[[int], dict[str, Any]],
+    ) -> int:
+        """:meth:`run` for a synchronous learner: ``update(index)`` for each remaining index."""
+        results = (update(index) for index in range(start_update, self.total_updates))
+        return self.run(start_update, results, state)
 
 
 class UpdateResult(NamedTuple):

@@ -67,7 +67,6 @@ from agents.common import (
     seed_everything,
     spatial_dims_of,
     sub_envs,
-    write_config,
 )
 from segenv.errors import ConfigError
 from segenv.rewards import printed_confidence_weight
@@ -514,16 +513,9 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    out_dir = Path(out_dir)
-    loop = TrainingLoop(
-        out_dir,
-        total_updates=args.total_updates,
-        checkpoint_every_s=args.checkpoint_every_s,
-        log_every=args.log_every,
-        show_progress=show_progress,
+    loop, state = TrainingLoop.open(
+        out_dir, "mecca", args, resume=resume, show_progress=show_progress
     )
-    state = loop.resume_state(resume)
-    write_config(out_dir, "mecca", args)
     configure_torch(args.threads or None)
     labeled, unlabeled = labeled_split(args)
     env_id = env_id_of(args)
@@ -540,13 +532,8 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
         epoch_updates=math.ceil(len(labeled) / args.num_envs),
     )
     start = 0 if state is None else trainer.load(state)
-
-    def results() -> Iterator[UpdateResult]:
-        for index in range(start, args.total_updates):
-            yield trainer.update(index)
-
     try:
-        loop.run(start, results(), trainer.state)
+        loop.run_updates(start, trainer.update, trainer.state)
     finally:
         trainer.close()
     return loop.checkpoint_path

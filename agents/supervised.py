@@ -19,7 +19,6 @@ loss → training loop → evaluation. Run ``segenv train intercnn --config quic
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,6 @@ from agents.common import (
     seed_everything,
     spatial_dims_of,
     sub_envs,
-    write_config,
 )
 from segenv.errors import ConfigError
 
@@ -244,27 +242,15 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    out_dir = Path(out_dir)
-    loop = TrainingLoop(
-        out_dir,
-        total_updates=args.total_updates,
-        checkpoint_every_s=args.checkpoint_every_s,
-        log_every=args.log_every,
-        show_progress=show_progress,
+    loop, state = TrainingLoop.open(
+        out_dir, args.variant, args, resume=resume, show_progress=show_progress
     )
-    state = loop.resume_state(resume)
-    write_config(out_dir, args.variant, args)
     configure_torch(args.threads or None)
     envs = make_vector_env(env_id_of(args), env_kwargs(args, "train"), args.num_envs)
     trainer = Trainer(args, envs, device=resolve_device(args.device))
     start = 0 if state is None else trainer.load(state)
-
-    def results() -> Iterator[UpdateResult]:
-        for index in range(start, args.total_updates):
-            yield trainer.update(index)
-
     try:
-        loop.run(start, results(), trainer.state)
+        loop.run_updates(start, trainer.update, trainer.state)
     finally:
         envs.close()
     return loop.checkpoint_path
