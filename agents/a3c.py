@@ -171,7 +171,7 @@ CONFIGS: dict[str, Args] = {
         lr_decay=0.5,
         lr_decay_every=400,
         entropy_coef=0.05,
-        threads=2,
+        threads=1,  # robust on a shared CPU: see agents.common.configure_torch
         checkpoint_every_s=60.0,
     ),
     # The papers' settings for a GPU: 55×55×30, T = 5, 5 clicks per step, lr 1e-4, γ = 0.95,

@@ -55,6 +55,10 @@ TEST_SPLIT_SEED_OFFSET = 1_000_000  # synthetic test cases start here (segenv.da
 def configure_torch(threads: int | None = None) -> int:
     """Set torch's intra-op threads: ``threads``, or all cores of this machine (at least 1).
 
+    The ``quick`` presets use one thread: torch's OpenMP threads spin-wait for each other, so
+    while another process holds a core two threads crawl (measured on this project's 2-core
+    machine under a load of ~6: 10 s per A3C quick update with two threads, 1.2 s with one).
+
     Returns:
         The number of threads now in use.
     """

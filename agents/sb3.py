@@ -361,7 +361,7 @@ CONFIGS: dict[str, Args] = {
         ent_coef=0.05,
         channels=16,
         head_dilations=(2, 1),
-        threads=2,
+        threads=1,  # robust on a shared CPU: see agents.common.configure_torch
         checkpoint_every_s=60.0,
     ),
     # The papers' volume and settings (55×55×30, T = 5, lr 1e-4, γ = 0.95) for a GPU.

@@ -113,7 +113,7 @@ def _presets(variant: str) -> dict[str, Args]:
             channels=16,
             head_dilations=(2, 1),
             lr=1e-3,
-            threads=2,
+            threads=1,  # robust on a shared CPU: see agents.common.configure_torch
             checkpoint_every_s=60.0,
         ),
         "paper": Args(
