@@ -1,4 +1,4 @@
-"""The ``paper`` presets hold the papers' settings and run, one update (of each stage) at their size."""
+"""The ``paper`` presets hold the papers' settings and train (one update a stage) at their size."""
 
 import dataclasses
 import json
