@@ -229,7 +229,9 @@ def profile_batched_step(n: int = 32) -> None:
             "_geodesic_sweeps",
             "_hint_from_padded",
             "_fill_edge_costs",
-            "_component_statistics",
+            "_pad_errors",
+            "_union_pass",
+            "_relabel_pass",
             "_nearest_voxel",
             "_any_out_of_range",
             "_update_probability",
@@ -239,9 +241,11 @@ def profile_batched_step(n: int = 32) -> None:
     ) + seconds(("correlate1d",), 2)
     groups = {
         "click simulation (simulate_clicks)": seconds(("simulate_clicks",), 3),
-        "  of which cc3d labelling (holds the GIL)": seconds(("_label_regions",), 2),
+        "  of which connected components (numba, GIL-free)": seconds(
+            ("_pad_errors", "_union_pass", "_relabel_pass"), 2
+        ),
         "geodesic hint encoding (encoder calls)": seconds(("__call__",), 3),
-        "reset: p(0), hint edge costs (start_episode)": seconds(("start_episode",), 3),
+        "reset: p(0), new cases' edge costs (start_episode)": seconds(("start_episode",), 3),
         "dense update + reward (update_volume, mean)": seconds(("update_volume", "_mean"), 3),
         "buffer writes (hint merge, p channel, reset rows)": seconds(
             ("_apply_hint_update", "_write_probability_channel", "_write_start"), 2

@@ -692,6 +692,18 @@ class GeodesicHintEncoder:
             _hint_from_padded(self._dist, 1.0 / self.scale, out)
         return out
 
+    def spawn(self) -> GeodesicHintEncoder:
+        """A new encoder of the same image and parameters, with its own scratch buffer.
+
+        The edge costs are shared (they are only read), so episodes on one image can skip
+        recomputing them, and the two encoders may be called from different threads.
+        """
+        twin = object.__new__(GeodesicHintEncoder)
+        twin.lam, twin.scale, twin.iterations = self.lam, self.scale, self.iterations
+        twin._graph, twin.shape = self._graph, self.shape
+        twin._dist = self._graph.new_distance_buffer()
+        return twin
+
     def __repr__(self) -> str:
         return (
             f"GeodesicHintEncoder(shape={self.shape}, lam={self.lam}, scale={self.scale}, "

@@ -45,7 +45,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import cc3d
 import numba
 import numpy as np
 from scipy import ndimage
@@ -251,40 +250,237 @@ class UserContext:
 # --------------------------------------------------------------------------------------------
 
 
+_MAX_NONZERO = {6: 1, 18: 2, 26: 3}  # connectivity -> most non-zero offset components
+
+
+def _adjacent(a: tuple[int, ...], b: tuple[int, ...], connectivity: int) -> bool:
+    step = [i - j for i, j in zip(a, b, strict=True)]
+    nonzero = sum(v != 0 for v in step)
+    return 0 < nonzero <= _MAX_NONZERO[connectivity] and max(abs(v) for v in step) <= 1
+
+
+def _neighbour_plan(connectivity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The raster-earlier neighbours of a voxel, in the order the labelling checks them.
+
+    Returns ``(offsets (k, 3), rest (k, k), rest_counts (k,))``: once neighbour ``j`` is the
+    first of equal value, only ``rest[j, :rest_counts[j]]`` (later in the order and not
+    adjacent to ``j``) can belong to another provisional component; the others touch ``j``
+    and were united with it already. The order puts neighbours that touch many others first.
+    """
+    earlier = [
+        (dz, dy, dx)
+        for dz in (-1, 0)
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if (dz, dy, dx) < (0, 0, 0) and _adjacent((dz, dy, dx), (0, 0, 0), connectivity)
+    ]
+    order: list[tuple[int, int, int]] = []
+    while earlier:
+        best = max(
+            earlier,
+            key=lambda o: (sum(_adjacent(o, p, connectivity) for p in earlier if p != o), o),
+        )
+        order.append(best)
+        earlier.remove(best)
+    k = len(order)
+    rest = np.zeros((k, k), np.int64)
+    counts = np.zeros(k, np.int64)
+    for j, offset in enumerate(order):
+        later = [i for i in range(j + 1, k) if not _adjacent(order[i], offset, connectivity)]
+        rest[j, : len(later)] = later
+        counts[j] = len(later)
+    return np.array(order, np.int64), rest, counts
+
+
+_NEIGHBOUR_PLANS = {c: _neighbour_plan(c) for c in (6, 18, 26)}
+
+
 @numba.njit(cache=True, nogil=True)
-def _component_statistics(
-    components: np.ndarray, n_components: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Voxel counts, coordinate sums and inclusive bounding boxes of labels 1..n in one pass."""
-    counts = np.zeros(n_components + 1, np.int64)
-    sums = np.zeros((n_components + 1, 3), np.float64)
-    boxes = np.empty((n_components + 1, 6), np.int64)
+def _pad_code(
+    code: np.ndarray, padded: np.ndarray, occupied: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``padded`` (flat ``(D+1, H+2, W+2)``) = ``code`` behind a zero plane and a zero frame.
+
+    ``occupied[z * H + y]`` is set non-zero where row ``(z, y)`` holds a non-zero value.
+    """
+    d, h, w = code.shape
+    pw = w + 2
+    plane = (h + 2) * pw
+    padded[: plane + pw] = 0
+    for z in range(d):
+        for y in range(h):
+            base = (z + 1) * plane + (y + 1) * pw
+            padded[base] = 0
+            row = code[z, y]
+            found = False
+            for x in range(w):
+                padded[base + 1 + x] = row[x]
+                found |= row[x] != 0
+            occupied[z * h + y] = found
+            padded[base + w + 1 : base + pw + 1] = 0  # this row's end, the next row's start
+        padded[(z + 1) * plane + (h + 1) * pw : (z + 2) * plane + pw] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _pad_errors(
+    prediction: np.ndarray, label: np.ndarray, padded: np.ndarray, occupied: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """:func:`_pad_code` of :func:`_error_code`; the masks given as uint8 views of the bools."""
+    d, h, w = label.shape
+    pw = w + 2
+    plane = (h + 2) * pw
+    padded[: plane + pw] = 0
+    for z in range(d):
+        for y in range(h):
+            base = (z + 1) * plane + (y + 1) * pw + 1
+            padded[base - 1] = 0
+            predicted, truth = prediction[z, y], label[z, y]
+            out = padded[base : base + w]
+            found = np.uint8(0)
+            for x in range(w):
+                error = predicted[x] ^ truth[x]
+                out[x] = error + (error & predicted[x])  # 1 = false negative, 2 = positive
+                found |= error
+            occupied[z * h + y] = found
+            padded[base + w : base + w + 2] = 0  # this row's end, the next row's start
+        padded[(z + 1) * plane + (h + 1) * pw : (z + 2) * plane + pw] = 0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _find(parent: np.ndarray, a: int) -> int:  # pragma: no cover - compiled
+    """The root of ``a``'s provisional component (with path halving)."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+@numba.njit(cache=True, nogil=True)
+def _union_pass(
+    padded: np.ndarray,
+    shape: tuple[int, int, int],
+    offsets: np.ndarray,
+    rest: np.ndarray,
+    rest_counts: np.ndarray,
+    occupied: np.ndarray,
+    labels: np.ndarray,
+    parent: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """First pass: provisional labels in raster order, equal raster-earlier neighbours united.
+
+    A set's root is always its smallest provisional label, i.e. the label of its first voxel
+    in raster order. Rows that ``occupied`` marks empty are only zeroed. Returns the number
+    of provisional labels + 1.
+    """
+    d, h, w = shape
+    pw = w + 2
+    plane = (h + 2) * pw
+    k = offsets.shape[0]
+    in_padded = np.empty(k, np.int64)
+    in_labels = np.empty(k, np.int64)
+    for j in range(k):
+        in_padded[j] = offsets[j, 0] * plane + offsets[j, 1] * pw + offsets[j, 2]
+        in_labels[j] = (offsets[j, 0] * h + offsets[j, 1]) * w + offsets[j, 2]
+    next_label = 1
+    for z in range(d):
+        for y in range(h):
+            base = (z + 1) * plane + (y + 1) * pw + 1
+            row = (z * h + y) * w
+            if not occupied[z * h + y]:
+                labels[row : row + w] = 0
+                continue
+            for x in range(w):
+                i, at = base + x, row + x
+                value = padded[i]
+                if value == 0:
+                    labels[at] = 0
+                    continue
+                root = 0
+                for j in range(k):
+                    if padded[i + in_padded[j]] != value:
+                        continue
+                    root = _find(parent, labels[at + in_labels[j]])
+                    for jj in range(rest_counts[j]):
+                        q = rest[j, jj]
+                        if padded[i + in_padded[q]] == value:
+                            other = _find(parent, labels[at + in_labels[q]])
+                            if other < root:
+                                parent[root] = other
+                                root = other
+                            elif other > root:
+                                parent[other] = root
+                    break
+                if root == 0:
+                    root = next_label
+                    parent[root] = root
+                    next_label += 1
+                labels[at] = root
+    return next_label
+
+
+@numba.njit(cache=True, nogil=True)
+def _relabel_pass(
+    labels: np.ndarray,
+    shape: tuple[int, int, int],
+    occupied: np.ndarray,
+    parent: np.ndarray,
+    next_label: int,
+    counts: np.ndarray,
+    sums: np.ndarray,
+    boxes: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """Second pass: final labels 1..n in raster order of first voxels, and their statistics.
+
+    Writes voxel counts, coordinate sums and inclusive bounding boxes of each component
+    (row 0 unused) and returns n.
+    """
+    n = 0
+    final_bit = np.uint32(0x80000000)
+    for p in range(1, next_label):
+        q = parent[p]
+        if q == p:  # a root: roots come in raster order of their first voxels
+            n += 1
+            parent[p] = np.uint32(n) | final_bit
+        else:  # q < p already holds its root's final label
+            parent[p] = parent[q]
+    for p in range(1, next_label):
+        parent[p] &= ~final_bit
+    parent[0] = 0
     big = np.iinfo(np.int64).max
-    for c in range(n_components + 1):
+    for c in range(n + 1):
+        counts[c] = 0
+        sums[c, 0] = 0.0
+        sums[c, 1] = 0.0
+        sums[c, 2] = 0.0
         boxes[c, 0] = big
         boxes[c, 1] = -1
         boxes[c, 2] = big
         boxes[c, 3] = -1
         boxes[c, 4] = big
         boxes[c, 5] = -1
-    depth, height, width = components.shape
-    for z in range(depth):
-        for y in range(height):
-            for x in range(width):
-                c = components[z, y, x]
-                if c == 0:
-                    continue
-                counts[c] += 1
-                sums[c, 0] += z
-                sums[c, 1] += y
-                sums[c, 2] += x
-                boxes[c, 0] = min(boxes[c, 0], z)
-                boxes[c, 1] = max(boxes[c, 1], z)
-                boxes[c, 2] = min(boxes[c, 2], y)
-                boxes[c, 3] = max(boxes[c, 3], y)
-                boxes[c, 4] = min(boxes[c, 4], x)
-                boxes[c, 5] = max(boxes[c, 5], x)
-    return counts, sums, boxes
+    d, h, w = shape
+    for z in range(d):
+        for y in range(h):
+            if not occupied[z * h + y]:
+                continue
+            row = (z * h + y) * w
+            for x in range(w):
+                i = row + x
+                provisional = labels[i]
+                if provisional != 0:
+                    c = parent[provisional]
+                    labels[i] = c
+                    counts[c] += 1
+                    sums[c, 0] += z
+                    sums[c, 1] += y
+                    sums[c, 2] += x
+                    boxes[c, 0] = min(boxes[c, 0], z)
+                    boxes[c, 1] = max(boxes[c, 1], z)
+                    boxes[c, 2] = min(boxes[c, 2], y)
+                    boxes[c, 3] = max(boxes[c, 3], y)
+                    boxes[c, 4] = min(boxes[c, 4], x)
+                    boxes[c, 5] = max(boxes[c, 5], x)
+    return n
 
 
 @numba.njit(cache=True, nogil=True)
@@ -381,22 +577,48 @@ class _Regions:
         return np.asarray(best) - [p[0] for p in pad] + self.boxes[region, 0::2]
 
 
-def _label_regions(code: np.ndarray, connectivity: int) -> _Regions:
-    """Label the connected components of equal non-zero values of ``code`` (one cc3d call)."""
-    if connectivity not in (6, 18, 26):
+def _check_connectivity(connectivity: int) -> None:
+    if connectivity not in _NEIGHBOUR_PLANS:
         raise ConfigError(f"connectivity must be 6, 18 or 26, got {connectivity!r}")
-    volume: np.ndarray = code
-    cc3d_connectivity: Any = connectivity
-    if code.shape[0] == 1:  # a 2D volume: 26 and 18 → 8 in-plane, 6 → 4
-        volume = code[0]
-        cc3d_connectivity = 4 if connectivity == 6 else 8
-    labelled, n = cc3d.connected_components(
-        volume, connectivity=cc3d_connectivity, return_N=True, out_dtype=np.uint32
-    )
-    components = np.ascontiguousarray(labelled.reshape(code.shape))
-    counts, sums, boxes = _component_statistics(components, int(n))
+
+
+def _regions_of_padded(
+    padded: np.ndarray, occupied: np.ndarray, shape: tuple[int, int, int], connectivity: int
+) -> _Regions:
+    """Label a padded code map (see :func:`_pad_code`) and measure its components."""
+    size = shape[0] * shape[1] * shape[2]
+    labels = np.empty(size, np.uint32)
+    parent = np.empty(size + 1, np.uint32)
+    plan = _NEIGHBOUR_PLANS[connectivity]
+    next_label = _union_pass(padded, shape, *plan, occupied, labels, parent)
+    counts = np.empty(next_label, np.int64)
+    sums = np.empty((next_label, 3), np.float64)
+    boxes = np.empty((next_label, 6), np.int64)
+    n = _relabel_pass(labels, shape, occupied, parent, next_label, counts, sums, boxes)
+    counts, sums, boxes = counts[: n + 1], sums[: n + 1], boxes[: n + 1]
     centroids = sums / np.maximum(counts, 1)[:, None]
-    return _Regions(components, counts, centroids, boxes)
+    return _Regions(labels.reshape(shape), counts, centroids, boxes)
+
+
+def _padded_buffers(shape: tuple[int, ...], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Uninitialised buffers for :func:`_pad_code`: the padded code and the row flags."""
+    d, h, w = shape
+    return np.empty((d + 1) * (h + 2) * (w + 2), dtype), np.empty(d * h, np.uint8)
+
+
+def _label_regions(code: np.ndarray, connectivity: int) -> _Regions:
+    """Label the connected components of equal non-zero values of ``code``.
+
+    Two-pass union-find labelling in numba (it releases the GIL, so volumes label in parallel
+    on threads); components are numbered in raster order of their first voxels, as
+    ``cc3d.connected_components`` numbers them. A ``D = 1`` volume is labelled as one 2D
+    slice: 26 and 18 mean 8-connectivity in-plane, 6 means 4.
+    """
+    _check_connectivity(connectivity)
+    shape = tuple(code.shape)
+    padded, occupied = _padded_buffers(shape, code.dtype)
+    _pad_code(code, padded, occupied)
+    return _regions_of_padded(padded, occupied, shape, connectivity)  # type: ignore[arg-type]
 
 
 def _error_code(prediction: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -406,7 +628,13 @@ def _error_code(prediction: np.ndarray, label: np.ndarray) -> np.ndarray:
 
 
 def _error_regions(context: UserContext, connectivity: int) -> _Regions:
-    return _label_regions(_error_code(context.prediction, context.label), connectivity)
+    """:func:`_label_regions` of :func:`_error_code`, without building the code map first."""
+    _check_connectivity(connectivity)
+    shape = context.shape
+    padded, occupied = _padded_buffers(shape, np.uint8)
+    prediction, label = context.prediction.view(np.uint8), context.label.view(np.uint8)
+    _pad_errors(prediction, label, padded, occupied)
+    return _regions_of_padded(padded, occupied, shape, connectivity)
 
 
 def _as_coords(rows: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:

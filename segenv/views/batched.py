@@ -38,6 +38,7 @@ from segenv.rewards import (
     relative_reward,
 )
 from segenv.views.episodes import (
+    EncoderCache,
     EpisodeRules,
     HintUpdate,
     VolumeEpisode,
@@ -82,14 +83,15 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
 
     ## Speed
     A step is mostly per-volume host work (clicks: connected components; hints: the geodesic
-    raster scan; ``p(0)`` and the edge costs at reset), which runs on ``num_threads`` threads,
-    one volume per task: its numba kernels, numpy and scipy release the GIL. On a CPU the
-    dense math runs on the same threads, one fused pass per volume, in the numpy arrays behind
-    the torch outputs (no copies). Each task touches only its own volume (generator, episode,
-    rows of the buffers), so results do not depend on ``num_threads``. What does not run in
-    parallel is the Python around the kernels and ``cc3d``'s labelling, which holds the GIL;
-    ``benchmarks/vector_speed.py`` measures the speed-up over the reference env. On a GPU the
-    dense math is batched torch on the device and the host work as above.
+    raster scan; ``p(0)`` at reset), which runs on ``num_threads`` threads, one volume per
+    task: its numba kernels, numpy and scipy release the GIL. On a CPU the dense math runs on
+    the same threads, one fused pass per volume, in the numpy arrays behind the torch outputs
+    (no copies). Each task touches only its own volume (generator, episode, rows of the
+    buffers), so results do not depend on ``num_threads``. Without augmentation the episodes
+    on one case share its geodesic edge costs, computed once per case (at most ``num_envs``
+    cases kept) instead of at every reset. What does not run in parallel is the Python around
+    the kernels; ``benchmarks/vector_speed.py`` measures the speed-up over the reference env.
+    On a GPU the dense math is batched torch on the device and the host work as above.
 
     ## Info
     Gymnasium's vector layout (a ``_key`` mask beside each key): ``dice`` float64 ``(N,)``,
@@ -116,9 +118,9 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     ``autoreset_mode``; ``num_threads`` (threads for the per-volume work, the caller's
     included; None: one per available core; 1: no threads, e.g. for a user simulator, hint
     encoder, initialiser or reward design of your own that is not thread-safe);
-    ``validate_actions`` (check the action range before anything changes; on a GPU one device
-    sync; default True; a CPU checks again in its per-volume pass, so that no kernel ever
-    indexes outside the action set);
+    ``validate_actions`` (check the action range of the whole batch before anything changes;
+    on a GPU one device sync; default True; when False a CPU checks each volume in its
+    per-volume pass instead, so that no kernel ever indexes outside the action set);
     ``render_mode`` (None or ``"rgb_array"``: a tuple of slice montages); every other keyword
     is the reference env's. ``confidence=`` here takes the batch:
     ``fn(observations (N, C, ...), actions (N, ...)) -> (N, ...)`` on the env's arrays.
@@ -176,6 +178,10 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
 
         reference = InteractiveSegEnv(confidence=confidence, **env_kwargs)
         self.rules = EpisodeRules.from_env(reference)
+        # the episodes on one case share its geodesic edge costs (never more cases than envs)
+        self._encoders = (
+            EncoderCache(self.rules, self.num_envs) if EncoderCache.applies(self.rules) else None
+        )
         self.is_2d = reference.is_2d
         self.max_steps = reference.max_steps
         self.gamma = reference.gamma
@@ -446,7 +452,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         started: dict[int, _Started] = {}
 
         def start(i: int) -> None:
-            result = start_episode(self.rules, self._generator(i), cases[i])
+            result = start_episode(self.rules, self._generator(i), cases[i], self._encoders)
             if self._on_host:
                 self._write_start(i, *result)
             else:  # device tensors are written from this thread only
@@ -500,6 +506,10 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         invalid = np.zeros(n, dtype=bool)
 
         def update(i: int) -> None:
+            if not stepping[i]:  # a sub-env being reset: its ignored action earns nothing
+                gain[i].fill(0.0)
+                reward_map[i].fill(0.0)
+                return
             result = update_volume(
                 previous[i],
                 actions[i],
@@ -511,12 +521,10 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
                 ce_current=ce_current[i],
                 gain=gain[i],
                 prediction=prediction[i],
+                in_range=self.validate_actions,  # then _as_actions checked the whole batch
             )
             if result is None:
                 invalid[i] = True
-            elif not stepping[i]:  # a sub-env being reset: its ignored action earns nothing
-                gain[i].fill(0.0)
-                reward_map[i].fill(0.0)
             else:
                 counts[i] = result
                 if not relative:

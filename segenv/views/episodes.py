@@ -14,6 +14,8 @@ different threads.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +24,25 @@ import numpy as np
 from segenv.data.case import Case, CaseSource
 from segenv.envs.interactive_seg import InteractiveSegEnv
 from segenv.errors import ConfigError, DataError
-from segenv.hints import HintEncoder, make_hint_encoder
+from segenv.hints import (
+    HINT_ENCODERS,
+    GeodesicHintEncoder,
+    HintEncoder,
+    geodesic_encoder,
+    make_hint_encoder,
+)
 from segenv.initialisers import Initialiser, initial_probability
 from segenv.interaction import Clicks, UserContext, simulate_clicks, wants_noise_hints
 
-__all__ = ["EpisodeRules", "HintUpdate", "VolumeEpisode", "interact", "pick_case", "start_episode"]
+__all__ = [
+    "EncoderCache",
+    "EpisodeRules",
+    "HintUpdate",
+    "VolumeEpisode",
+    "interact",
+    "pick_case",
+    "start_episode",
+]
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,50 @@ class HintUpdate:
     replace: bool
 
 
+class EncoderCache:
+    """Geodesic hint encoders built once per case and shared by the episodes on that case.
+
+    Building the geodesic encoder computes the image's 26-neighbour edge costs, a large part
+    of a reset. Without augmentation an episode's image is its case's own, so the edge costs
+    are the same in every episode on the case: each episode gets a
+    :meth:`~segenv.hints.GeodesicHintEncoder.spawn` of the case's encoder (the same costs,
+    its own scratch buffer), and its hints are exactly those of a freshly built encoder.
+    Cases are keyed by identity (a case source hands out the same object while it keeps the
+    case, and cases are not modified in place); at most ``capacity`` cases are kept, least
+    recently used dropped first. Safe to call from several threads.
+    """
+
+    def __init__(self, rules: EpisodeRules, capacity: int) -> None:
+        """Encoders for the episodes of ``rules``; see :meth:`applies`."""
+        self.rules = rules
+        self.capacity = max(1, int(capacity))
+        self._entries: OrderedDict[int, tuple[Case, GeodesicHintEncoder]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def applies(rules: EpisodeRules) -> bool:
+        """True for the built-in geodesic encoding without augmentation (else: no sharing)."""
+        return not rules.augment and HINT_ENCODERS.get(rules.hints) is geodesic_encoder
+
+    def encoder(self, case: Case) -> HintEncoder:
+        """An encoder for an episode on ``case``: a spawn of the cached one, or a new one."""
+        key = id(case)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is case:
+                self._entries.move_to_end(key)
+                return entry[1].spawn()
+        rules = self.rules
+        built = make_hint_encoder(rules.hints, case.image, case.spacing, **rules.hint_kwargs)
+        if isinstance(built, GeodesicHintEncoder):
+            with self._lock:
+                self._entries[key] = (case, built)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.capacity:
+                    self._entries.popitem(last=False)
+        return built
+
+
 def pick_case(rules: EpisodeRules, rng: np.random.Generator, case_index: int | None) -> Case:
     """The episode's case: ``case_index``, or uniform with ``rng`` (the reference env's draw)."""
     size = len(rules.dataset)
@@ -121,7 +181,10 @@ def pick_case(rules: EpisodeRules, rng: np.random.Generator, case_index: int | N
 
 
 def start_episode(
-    rules: EpisodeRules, rng: np.random.Generator, case: Case
+    rules: EpisodeRules,
+    rng: np.random.Generator,
+    case: Case,
+    encoders: EncoderCache | None = None,
 ) -> tuple[VolumeEpisode, np.ndarray, HintUpdate | None]:
     """Start one volume's episode on ``case``: augmentation, ``p(0)``, the initial clicks.
 
@@ -133,6 +196,8 @@ def start_episode(
         rules: the env's settings.
         rng: the volume's generator, right after :func:`pick_case` drew from it.
         case: the case :func:`pick_case` returned.
+        encoders: shared per-case encoders (only used without augmentation), or None to
+            build the hint encoder here as the reference env does.
 
     Returns:
         The episode, ``p(0)`` as float32 ``(D, H, W)``, and the hint update of the initial
@@ -142,7 +207,10 @@ def start_episode(
         from segenv.data.preprocess import augment_case
 
         case = augment_case(case, rng)
-    encoder = make_hint_encoder(rules.hints, case.image, case.spacing, **rules.hint_kwargs)
+    if encoders is not None and not rules.augment:
+        encoder = encoders.encoder(case)
+    else:
+        encoder = make_hint_encoder(rules.hints, case.image, case.spacing, **rules.hint_kwargs)
     probability = initial_probability(rules.initialiser, case, rng, **rules.initialiser_kwargs)
     episode = VolumeEpisode(case, encoder)
     prediction = probability >= 0.5

@@ -95,6 +95,7 @@ def update_volume(
     ce_current: np.ndarray,
     gain: np.ndarray,
     prediction: np.ndarray,
+    in_range: bool = False,
 ) -> tuple[int, int] | None:
     """One volume's action update (eq 2), cross-entropy (eq 4) and gain (eq 3), in place.
 
@@ -109,13 +110,16 @@ def update_volume(
         ce_current: float32 output, the cross-entropy of ``current``.
         gain: float32 output, ``ce_previous - ce_current``.
         prediction: bool output, ``current >= 0.5``.
+        in_range: True when the caller has already checked that every index of ``action``
+            is in ``[0, K)`` (the batched env checks a whole batch in one pass); False
+            checks here first.
 
     Returns:
         ``(predicted, overlap)``: the voxel counts of ``current >= 0.5`` and of its overlap with
         ``label``; None (and no output written) if an index is outside ``[0, K)``.
     """
     flat_action = _flat(action, "action")
-    if _any_out_of_range(flat_action, deltas.size):
+    if not in_range and _any_out_of_range(flat_action, deltas.size):
         return None
     p_true = _flat(ce_current, "ce_current")
     counts = _update_probability(
