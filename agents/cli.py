@@ -7,6 +7,7 @@
     segenv train a3c --config quick --out runs/x --lr 3e-4    # any Args field as a flag
     segenv evaluate runs/a3c --split test                     # the IteR-MRL Table 2 comparison
     segenv learners                                           # what can be trained
+    segenv benchmark reward_designs --profile quick           # a benchmark suite (resumable)
 
 ``train`` writes ``DIR/config.json`` (the learner and every setting), ``DIR/checkpoint.pt``
 (atomically, every ``checkpoint_every_s`` seconds and at the end), ``DIR/tb/`` (TensorBoard:
@@ -285,10 +286,18 @@ def learners_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def benchmark_command(argv: Sequence[str]) -> int:
+    """``segenv benchmark reward_designs|ablations ...``: see :mod:`agents.suite`."""
+    from agents.suite import benchmark_command as run_benchmark
+
+    return run_benchmark(argv)
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "train": train_command,
     "evaluate": evaluate_command,
     "learners": learners_command,
+    "benchmark": benchmark_command,
 }
 
 

@@ -1,0 +1,22 @@
+"""IteR-MRL's ablations (Tables 1, 2, 4, 5, 6, 7) and the methods table, resumable.
+
+Action sets and the binary state, relative vs absolute reward, good / none / bad interaction at
+test time, accumulated (T = 5) vs immediate (T = 1) reward, and A3C, MECCA, InterCNN, R-Net,
+min-cut and the initial segmentation from different initial segmentations. Writes a Markdown
+report, a CSV and a PNG; shares its cells with ``reward_designs.py`` in the same ``--out``.
+See :mod:`agents.suite`.
+
+Run: ``python benchmarks/ablations.py --profile quick`` (``--list`` shows the cells).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.suite import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(suite="ablations"))

@@ -1,0 +1,201 @@
+"""Benchmark suites (agents.suite): tiny end-to-end runs, resume, re-runs, reports, bad input."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents import cli, suite
+from agents.suite_report import paired_comparison
+from segenv.errors import ConfigError
+from segenv.rewards import REWARDS
+
+ROOT = Path(__file__).resolve().parents[2]
+CALLS = {"half_gain": 0}
+
+
+@REWARDS.register("half_gain", overwrite=True)
+def half_gain(inputs):
+    CALLS["half_gain"] += 1
+    return 0.5 * inputs.gain
+
+
+@pytest.fixture(scope="module")
+def designs_run(tmp_path_factory):
+    """The tiny reward-design suite with a design registered in this process."""
+    out = tmp_path_factory.mktemp("bench")
+    before = CALLS["half_gain"]
+    report = suite.compare_reward_designs(
+        ["half_gain", "focal"], profile="tiny", out_dir=out, show_progress=False
+    )
+    return out / "tiny", report, CALLS["half_gain"] - before
+
+
+def _result(out, name):
+    return json.loads((out / "cells" / name / "result.json").read_text())
+
+
+def test_custom_reward_trains_in_process_and_reports_are_written(designs_run):
+    out, report, calls = designs_run
+    assert calls > 0  # the registered reward ran inside the training envs of this process
+    names = sorted(path.name for path in (out / "cells").iterdir())
+    assert names == ["a3c-focal-s0", "a3c-half_gain-s0", "a3c-relative-s0"]  # + the reference
+    record = _result(out, "a3c-half_gain-s0")
+    assert record["config"]["args"]["reward"] == "half_gain"
+    assert record["train"]["updates"] == 2
+    dice = np.asarray(record["evaluations"]["good"]["dice"])
+    assert dice.shape == (2, 6) and np.all((dice >= 0) & (dice <= 1))
+    text = report.markdown_path.read_text()
+    for needle in (
+        "Data: synthetic 2D slices 16×16",
+        "Training seeds: 0",
+        "git revision",
+        "Hardware:",
+        "torch",
+        "Wall time",
+        "| half_gain |",
+        "Wilcoxon",
+        "## Cells",
+    ):
+        assert needle in text
+    lines = report.csv_path.read_text().splitlines()
+    assert lines[0].startswith("suite,table,row,group,cell,learner,seed,variant,step")
+    assert len(lines) == 1 + 3 * 6  # one line per cell × step
+    assert report.png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = report.tables["reward_designs"]
+    assert set(summary) == {"relative", "half_gain", "focal"}
+    assert summary["relative"].dice_mean.shape == (6,)
+    assert summary["focal"].num_cases == 2
+
+
+def test_finished_cells_are_skipped_and_an_interrupted_one_resumes(designs_run):
+    out, _, _ = designs_run
+    built = suite.build_suite("reward_designs", "tiny", designs=["half_gain", "focal"])
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "cells").glob("*/result.json")}
+    suite.run_suite(built, out, show_progress=False)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing re-ran
+
+    # interrupted during evaluation: trained.json is there, so the cell is not trained again
+    cell = out / "cells" / "a3c-focal-s0"
+    logged = len((cell / "run" / "scalars.jsonl").read_text().splitlines())
+    (cell / "result.json").unlink()
+    suite.run_suite(built, out, show_progress=False)
+    assert (cell / "result.json").exists()
+    assert len((cell / "run" / "scalars.jsonl").read_text().splitlines()) == logged
+
+    # interrupted after its first update: no result, a checkpoint at update 1
+    (cell / "result.json").unlink()
+    (cell / "trained.json").unlink()
+    state = torch.load(cell / "run" / "checkpoint.pt", weights_only=False)
+    state["updates"] = 1
+    torch.save(state, cell / "run" / "checkpoint.pt")
+    suite.run_suite(built, out, show_progress=False)
+    record = _result(out, "a3c-focal-s0")
+    assert record["train"]["resumed"] and record["train"]["updates"] == 2
+    assert len((cell / "run" / "scalars.jsonl").read_text().splitlines()) == logged + 1
+    others = {p: p.stat().st_mtime_ns for p in stamps if "focal" not in str(p)}
+    assert {p: p.stat().st_mtime_ns for p in others} == others
+
+
+def test_only_reruns_the_chosen_cells_and_changed_settings_are_refused(designs_run):
+    out, _, _ = designs_run
+    built = suite.build_suite("reward_designs", "tiny", designs=["half_gain", "focal"])
+    relative = out / "cells" / "a3c-relative-s0" / "result.json"
+    stamp = relative.stat().st_mtime_ns
+    suite.run_suite(built, out, only="a3c-half*", rerun=True, show_progress=False)
+    assert not _result(out, "a3c-half_gain-s0")["train"]["resumed"]  # trained from scratch
+    assert relative.stat().st_mtime_ns == stamp
+    with pytest.raises(ConfigError, match=r"matches no cell.*a3c-relative-s0"):
+        suite.run_suite(built, out, only="ppo-*", show_progress=False)
+    changed = dataclasses.replace(built.profile, common={**built.profile.common, "lr": 0.5})
+    with pytest.raises(ConfigError, match=r"other settings.*lr.*--rerun"):
+        suite.run_suite(dataclasses.replace(built, profile=changed), out, show_progress=False)
+
+
+def test_ablations_tiny_writes_every_table(tmp_path):
+    built = suite.build_suite("ablations", "tiny")
+    report = suite.run_suite(built, tmp_path, show_progress=False, jobs=2)  # forked workers
+    text = report.markdown_path.read_text()
+    for table in built.tables:
+        assert f"## {table.title}" in text
+    assert "not run" not in text
+    assert "| min-cut |" in text and "| bad (random clicks) |" in text
+    assert "Kendall τ" in text  # the ordering against the paper's numbers
+    reference = _result(tmp_path, "a3c-relative-s0")
+    assert set(reference["evaluations"]) == {"good", "none", "bad", "init BG", "init coarse 0.85"}
+    immediate = _result(tmp_path, "a3c-T1-s0")
+    assert immediate["config"]["args"]["max_steps"] == 1
+    assert len(immediate["evaluations"]["good"]["dice"][0]) == 6  # tested for T = 5 steps
+    rows = report.tables["interaction"]
+    assert rows["none (noise hints)"].dice_mean.shape == (6,)
+    assert rows["none (noise hints)"].clicks[-1] == 0  # no clicks without a user
+    lines = report.csv_path.read_text()
+    assert ",methods_initial,min-cut | BG,mincut,mincut,mincut,0,init BG,5," in lines
+    assert report.png_path.stat().st_size > 10_000
+
+
+def test_paper_profile_builds_with_the_papers_settings():
+    for name, count in (("reward_designs", 15), ("ablations", 38)):
+        built = suite.build_suite(name, "paper")
+        assert len(built.cells) == count
+        for cell in built.cells:
+            args = suite.cell_args(cell, built.profile)
+            assert args.shape == (30, 55, 55)
+            assert (args.clicks_per_step, args.initial_clicks, args.gamma) == (5, 5, 0.95)
+            assert args.max_steps == (1 if cell.group == "a3c-T1" else 5)
+            if cell.trained:
+                assert args.lr == 1e-4 and args.device == "auto" and args.seed == cell.seed
+    quick = suite.build_suite("ablations", "quick")
+    assert {cell.seed for cell in quick.cells if cell.trained} == {0, 1}
+
+
+def test_bad_inputs_raise_config_errors_that_say_what_to_do(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="Did you mean 'focal'"):
+        suite.build_suite("reward_designs", "tiny", designs=["focla"])
+    with pytest.raises(ConfigError, match="suite 'rewards' is unknown"):
+        suite.build_suite("rewards", "tiny")
+    with pytest.raises(ConfigError, match="profile 'fast' is unknown"):
+        suite.build_suite("ablations", "fast")
+    with pytest.raises(ConfigError, match="only applies to the 'reward_designs'"):
+        suite.build_suite("ablations", "tiny", designs=["focal"])
+    with pytest.raises(ConfigError, match="seeds"):
+        suite.build_suite("ablations", "tiny", seeds=[-1])
+    with pytest.raises(ConfigError, match="designs is empty"):
+        suite.compare_reward_designs([], profile="tiny", out_dir=tmp_path)
+    bad_cell = suite.Cell("x-s0", "x", "a3c", {"no_such_field": 1})
+    with pytest.raises(ConfigError, match="has no field 'no_such_field'"):
+        suite.cell_args(bad_cell, suite.PROFILES["tiny"])
+    command = ["benchmark", "reward_designs", "--profile", "tiny", "--out", str(tmp_path)]
+    assert cli.main([*command, "--designs", "focla"]) == 2
+    assert "Did you mean 'focal'" in capsys.readouterr().err
+    assert cli.main([*command, "--plugin", "no_such_module_xyz"]) == 2
+    assert "cannot be imported" in capsys.readouterr().err
+
+
+def test_cli_lists_cells_and_the_scripts_run():
+    assert cli.main(["benchmark", "ablations", "--profile", "quick", "--list"]) == 0
+    for script in ("reward_designs", "ablations"):
+        result = subprocess.run(
+            [sys.executable, f"benchmarks/{script}.py", "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "--only" in result.stdout and "--profile" in result.stdout
+
+
+def test_paired_comparison_by_hand():
+    reference = {0: np.array([[0.5, 0.70], [0.5, 0.70], [0.5, 0.70]])}
+    row = {0: np.array([[0.5, 0.80], [0.5, 0.90], [0.5, 0.75]])}
+    delta, spread, p_value, cases = paired_comparison(row, reference)
+    assert delta == pytest.approx(100 * (0.10 + 0.20 + 0.05) / 3)
+    assert np.isnan(spread) and cases == 3  # one shared seed: no spread over seeds
+    assert p_value == pytest.approx(0.25)  # exact Wilcoxon, n = 3, all positive: 2 / 2³
+    assert paired_comparison(reference, reference)[2] == 1.0
