@@ -154,6 +154,19 @@ def cell_config(cell: Cell, profile: Profile) -> dict[str, Any]:
     )
 
 
+def field_defaults(cell: Cell, profile: Profile) -> dict[str, Any]:
+    """Flattened ``args.<field>`` defaults of a cell's ``Args``, for records predating a field."""
+    args = cell_args(cell, profile)
+    if not dataclasses.is_dataclass(args):
+        return {}
+    values = {
+        field.name: field.default
+        for field in dataclasses.fields(args)
+        if field.default is not dataclasses.MISSING
+    }
+    return _flatten(_jsonable({"args": values}))
+
+
 def config_key(config: Mapping[str, Any]) -> str:
     """A short hash of a cell config."""
     text = json.dumps(config, sort_keys=True, default=str)
@@ -320,15 +333,26 @@ def write_json_atomic(path: Path, record: Mapping[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def _check_same_config(cell: Cell, recorded: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+def _check_same_config(
+    cell: Cell,
+    recorded: Mapping[str, Any],
+    current: Mapping[str, Any],
+    defaults: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise unless the settings match; a setting the record predates counts at its default."""
     if recorded == current:
         return
     old, new = _flatten(recorded), _flatten(current)
+    for key, value in (defaults or {}).items():
+        if key not in old and new.get(key) == value:
+            old[key] = value
     changed = [
         f"{key}: {old.get(key, '—')!r} → {new.get(key, '—')!r}"
         for key in sorted(set(old) | set(new))
         if old.get(key) != new.get(key)
     ]
+    if not changed:
+        return
     raise ConfigError(
         f"cell {cell.name!r} was run with other settings ({'; '.join(changed[:6])}); re-run it "
         f"with --only '{cell.name}' --rerun (run_suite(..., only=[{cell.name!r}], rerun=True)), "
@@ -589,13 +613,15 @@ def prepare_cell(cell: Cell, profile: Profile, out_dir: Path) -> dict[str, Any]:
     """
     directory = cell_dir(out_dir, cell)
     config = cell_config(cell, profile)
+    defaults = field_defaults(cell, profile)
     result = read_result(out_dir, cell)
     if result is not None:
-        _check_same_config(cell, result["config"], config)
+        _check_same_config(cell, result["config"], config, defaults)
         return config
     cell_file = directory / CELL_NAME
     if cell_file.exists():
-        _check_same_config(cell, json.loads(cell_file.read_text("utf-8"))["config"], config)
+        recorded = json.loads(cell_file.read_text("utf-8"))["config"]
+        _check_same_config(cell, recorded, config, defaults)
     else:
         write_json_atomic(cell_file, {"cell": cell.name, "config": config})
     return config

@@ -514,8 +514,8 @@ def write_png(
             if np.all(np.isfinite(summary.dice_std)):
                 axis.fill_between(
                     steps,
-                    summary.dice_mean - summary.dice_std,
-                    summary.dice_mean + summary.dice_std,
+                    np.clip(summary.dice_mean - summary.dice_std, 0.0, 100.0),
+                    np.clip(summary.dice_mean + summary.dice_std, 0.0, 100.0),
                     color=line.get_color(),
                     alpha=0.15,
                 )

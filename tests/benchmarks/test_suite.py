@@ -117,6 +117,20 @@ def test_only_reruns_the_chosen_cells_and_changed_settings_are_refused(designs_r
         suite.run_suite(dataclasses.replace(built, profile=changed), out, show_progress=False)
 
 
+def test_a_setting_the_record_predates_counts_at_its_default():
+    built = suite.build_suite("reward_designs", "quick", designs=["focal"])
+    cell = next(cell for cell in built.cells if cell.learner == "a3c")
+    current = suite.cell_config(cell, built.profile)
+    older = json.loads(json.dumps(current))
+    del older["args"]["reward_conv"]  # as if the field had been added after the cell ran
+    defaults = suite.field_defaults(cell, built.profile)
+    suite._check_same_config(cell, older, current, defaults)  # at its default: the same run
+    newer = json.loads(json.dumps(current))
+    newer["args"]["reward_conv"] = True
+    with pytest.raises(ConfigError, match="reward_conv"):
+        suite._check_same_config(cell, older, newer, defaults)
+
+
 def test_ablations_tiny_writes_every_table(tmp_path):
     built = suite.build_suite("ablations", "tiny")
     report = suite.run_suite(built, tmp_path, show_progress=False, jobs=2)  # forked workers
