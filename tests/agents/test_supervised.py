@@ -57,24 +57,27 @@ def test_smoke_training_and_checkpoint_round_trip(tmp_path, variant):
 
 
 @pytest.mark.slow
-def test_intercnn_learns_on_a_trivial_2d_case():
+@pytest.mark.parametrize(("variant", "state"), [("intercnn", "binary"), ("rnet", "probability")])
+def test_supervised_baseline_learns_on_a_trivial_2d_case(variant, state):
     import gymnasium as gym
     import learning_cases
 
     from agents.common import make_vector_env
 
     args = tiny_args(
+        variant=variant,
+        state=state,
         shape=learning_cases.SHAPE,
         channels=8,
         shared_dilations=(1, 2),
         head_dilations=(2, 1),
         num_envs=4,
     )
-    kwargs = learning_cases.env_kwargs(actions="1.0", state="binary")
+    kwargs = learning_cases.env_kwargs(actions="1.0", state=state)
     trainer = supervised.Trainer(args, make_vector_env("InteractiveSeg2D-v0", kwargs, 4))
     test_env = gym.make(
         "InteractiveSeg2D-v0",
-        **learning_cases.env_kwargs(seed=1, count=8, actions="1.0", state="binary"),
+        **learning_cases.env_kwargs(seed=1, count=8, actions="1.0", state=state),
     )
     for update in range(60):
         trainer.update(update)
