@@ -46,10 +46,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.common import (
-    EnvArgs,
     NetworkConfig,
     NetworkPolicy,
     Rollout,
+    RunArgs,
     TrainingLoop,
     UpdateResult,
     VoxelActorCritic,
@@ -81,8 +81,8 @@ ADVANTAGES = ("mean", "voxel")
 
 
 @dataclass
-class Args(EnvArgs):
-    """A3C settings. The environment fields come from :class:`agents.common.EnvArgs`."""
+class Args(RunArgs):
+    """A3C settings; the environment and run fields come from :class:`agents.common.RunArgs`."""
 
     seed: int = 0
     """seed of the run: network initialisation, action sampling and episode seeds"""
@@ -120,12 +120,8 @@ class Args(EnvArgs):
     """'cpu', 'cuda' or 'auto' (one synchronous worker only; async workers run on CPU)"""
     threads: int = 0
     """torch threads per process (0 = all cores for one worker, 1 per async worker)"""
-    checkpoint_every_s: float = 120.0
-    """seconds between two atomic checkpoints"""
     log_every: int = 10
     """updates between two TensorBoard writes"""
-    eval_episodes: int = 50
-    """held-out test episodes of `segenv evaluate` by default"""
 
     def __post_init__(self) -> None:
         if self.advantage not in ADVANTAGES:

@@ -137,6 +137,20 @@ class EnvArgs:
     """discount γ of eq 5 and 7"""
 
 
+@dataclass
+class RunArgs(EnvArgs):
+    """The run settings every learner shares, after :class:`EnvArgs`' environment fields."""
+
+    device: str = "cpu"
+    """'cpu', 'cuda' or 'auto'"""
+    threads: int = 0
+    """torch threads (0 = all cores)"""
+    checkpoint_every_s: float = 120.0
+    """seconds between two atomic checkpoints"""
+    eval_episodes: int = 50
+    """held-out test episodes of `segenv evaluate` by default"""
+
+
 def env_id_of(args: EnvArgs) -> str:
     """The Gymnasium id for ``args.shape``: 2D for ``(H, W)``, 3D for ``(D, H, W)``."""
     if len(args.shape) not in (2, 3):

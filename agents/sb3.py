@@ -55,9 +55,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
 from agents.common import (
-    EnvArgs,
     NetworkConfig,
     NetworkPolicy,
+    RunArgs,
     RunLogger,
     VoxelActorCritic,
     configure_torch,
@@ -288,8 +288,8 @@ class VoxelPolicy(ActorCriticPolicy):
 
 
 @dataclass
-class Args(EnvArgs):
-    """SB3 settings. The environment fields come from :class:`agents.common.EnvArgs`."""
+class Args(RunArgs):
+    """SB3 settings; the environment and run fields come from :class:`agents.common.RunArgs`."""
 
     algo: str = "ppo"
     """'ppo' or 'a2c'"""
@@ -323,14 +323,6 @@ class Args(EnvArgs):
     """dilation of each shared block"""
     head_dilations: tuple[int, ...] = (4, 2, 1)
     """dilation of each block of the policy and value heads"""
-    device: str = "cpu"
-    """'cpu', 'cuda' or 'auto'"""
-    threads: int = 0
-    """torch threads (0 = all cores)"""
-    checkpoint_every_s: float = 120.0
-    """seconds between two atomic checkpoints"""
-    eval_episodes: int = 50
-    """held-out test episodes of `segenv evaluate` by default"""
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:

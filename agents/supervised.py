@@ -30,9 +30,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.common import (
-    EnvArgs,
     NetworkConfig,
     NetworkPolicy,
+    RunArgs,
     TrainingLoop,
     UpdateResult,
     VoxelActorCritic,
@@ -57,8 +57,8 @@ VARIANTS = ("intercnn", "rnet")
 
 
 @dataclass
-class Args(EnvArgs):
-    """Supervised baseline settings. The environment fields come from ``EnvArgs``."""
+class Args(RunArgs):
+    """Supervised baseline settings; environment and run fields come from ``RunArgs``."""
 
     variant: str = "intercnn"
     """'intercnn' (iterative, binary previous segmentation) or 'rnet' (one-step refinement)"""
@@ -80,16 +80,8 @@ class Args(EnvArgs):
     """dilation of each block of the segmentation head"""
     lr: float = 1e-4
     """Adam learning rate"""
-    device: str = "cpu"
-    """'cpu', 'cuda' or 'auto'"""
-    threads: int = 0
-    """torch threads (0 = all cores)"""
-    checkpoint_every_s: float = 120.0
-    """seconds between two atomic checkpoints"""
     log_every: int = 10
     """updates between two TensorBoard writes"""
-    eval_episodes: int = 50
-    """held-out test episodes of `segenv evaluate` by default"""
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
