@@ -191,6 +191,9 @@ def evaluate_command(argv: Sequence[str]) -> int:
     parser.add_argument("--stochastic", action="store_true", help="sample actions, not argmax")
     parser.add_argument("--device", default="cpu", help="'cpu', 'cuda' or 'auto'")
     parser.add_argument("--no-baselines", action="store_true", help="only the trained agent")
+    parser.add_argument(
+        "--flips", action="store_true", help="also voxels fixed / broken per step and policy"
+    )
     namespace = parser.parse_args(argv)
     text, record = evaluate_run(
         namespace.run,
@@ -201,6 +204,7 @@ def evaluate_command(argv: Sequence[str]) -> int:
         greedy=not namespace.stochastic,
         device=namespace.device,
         baselines=not namespace.no_baselines,
+        flips=namespace.flips,
     )
     print(text)
     name = f"eval_{namespace.split}.json" if namespace.dataset is None else "eval_dataset.json"
@@ -218,12 +222,22 @@ def evaluate_run(
     greedy: bool = True,
     device: str = "cpu",
     baselines: bool = True,
+    flips: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """Evaluate the agent of run directory ``run``; return the printed text and a JSON record."""
+    """Evaluate the agent of run directory ``run``; return the printed text and a JSON record.
+
+    ``flips=True`` adds the voxels fixed and broken per step (see ``flips_table``).
+    """
     import gymnasium as gym
 
     from agents.common import args_from_dict, env_id_of, env_kwargs, read_config
-    from agents.evaluation import compare_policies, comparison_table, summary_record
+    from agents.evaluation import (
+        VoxelFlips,
+        compare_policies,
+        comparison_table,
+        flips_table,
+        summary_record,
+    )
     from agents.graphcut import GraphCutPolicy
     from agents.scripted import hint_follower_policy, noop_policy
 
@@ -259,7 +273,8 @@ def evaluate_run(
         rows[f"{learner}, user={args.user} (as trained)"] = (policy, {"user": args.user})
     rows[f"{learner}, user=none"] = (policy, {"user": "none"})
     start = time.perf_counter()
-    results = compare_policies(make_env, rows, episodes, seed=seed)
+    counts = {name: VoxelFlips() for name in rows} if flips else None
+    results = compare_policies(make_env, rows, episodes, seed=seed, flips=counts)
     where = dataset if dataset is not None else f"synthetic {split} split"
     title = (
         f"{learner} run {run}: {episodes} episodes on the {where}, shape {tuple(args.shape)}, "
@@ -273,7 +288,17 @@ def evaluate_run(
         "episodes": episodes,
         "rows": summary_record(results),
     }
-    return f"{title}\n\n{table}\n\nDice in %, Δ = final - initial (points), ASSD in mm.", record
+    text = f"{title}\n\n{table}\n\nDice in %, Δ = final - initial (points), ASSD in mm."
+    if counts is not None:
+        record["flips"] = {
+            name: dict(zip(("fixed", "broken"), (m.tolist() for m in c.means()), strict=True))
+            for name, c in counts.items()
+        }
+        text += (
+            f"\n\nVoxels fixed / broken per episode by each step's actions:\n\n"
+            f"{flips_table(counts)}"
+        )
+    return text, record
 
 
 # ---------------------------------------------------------------------------------- main

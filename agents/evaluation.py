@@ -1,8 +1,14 @@
-"""Roll out policies on held-out cases and summarise Dice per interaction step, ASSD and NoC."""
+"""Roll out policies on held-out cases and summarise Dice per interaction step, ASSD and NoC.
+
+:class:`VoxelFlips` also counts, per step, the voxels an action turned correct and those it
+turned wrong: Dice can only fall at a step where the second outweighs the first, and the table
+of :func:`flips_table` shows where that happens (``segenv evaluate RUN --flips``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -13,13 +19,60 @@ from segenv.errors import ConfigError
 from segenv.metrics import InteractiveMetrics, assd
 
 
+def flip_counts(before: np.ndarray, after: np.ndarray, label: np.ndarray) -> tuple[int, int]:
+    """Voxels one step turned correct (``fixed``) and turned wrong (``broken``).
+
+    ``before`` and ``after`` are the binary predictions around the step, ``label`` the truth.
+    """
+    was_right, is_right = before == label, after == label
+    fixed, broken = is_right & ~was_right, was_right & ~is_right
+    return int(np.count_nonzero(fixed)), int(np.count_nonzero(broken))
+
+
+@dataclass
+class VoxelFlips:
+    """Per episode and step, the voxels each action fixed and broke (see :func:`flip_counts`)."""
+
+    fixed: list[list[int]] = field(default_factory=list)
+    broken: list[list[int]] = field(default_factory=list)
+
+    def start_episode(self) -> None:
+        """Open a new episode's rows."""
+        self.fixed.append([])
+        self.broken.append([])
+
+    def add(self, before: np.ndarray, after: np.ndarray, label: np.ndarray) -> None:
+        """Count one step of the open episode."""
+        fixed, broken = flip_counts(before, after, label)
+        self.fixed[-1].append(fixed)
+        self.broken[-1].append(broken)
+
+    def means(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean fixed and broken voxels per episode at each step, ``(T,)`` each."""
+        if not self.fixed:
+            raise ConfigError("VoxelFlips has no episode yet; pass it to evaluate_policy first")
+        return np.mean(self.fixed, axis=0), np.mean(self.broken, axis=0)
+
+
+def _prediction(env: gym.Env) -> np.ndarray:
+    unwrapped = env.unwrapped
+    return np.reshape(unwrapped.probability >= 0.5, unwrapped.case.shape)  # type: ignore[attr-defined]
+
+
 def evaluate_policy(
-    env: gym.Env, policy: Policy, episodes: int, *, seed: int = 0, measure_assd: bool = True
+    env: gym.Env,
+    policy: Policy,
+    episodes: int,
+    *,
+    seed: int = 0,
+    measure_assd: bool = True,
+    flips: VoxelFlips | None = None,
 ) -> InteractiveMetrics:
     """Run ``episodes`` episodes on cases ``0..episodes-1`` of ``env``'s data set.
 
     Episode ``i`` is reset with ``seed + i`` and ``case_index = i % len(dataset)``, so two
     policies evaluated with the same seed see the same cases and the same initial state.
+    ``flips``, if given, also receives every step's fixed and broken voxel counts.
     """
     unwrapped = env.unwrapped
     num_cases = len(unwrapped.dataset)  # type: ignore[attr-defined]
@@ -29,20 +82,24 @@ def evaluate_policy(
         observation, info = env.reset(
             seed=seed + episode, options={"case_index": episode % num_cases}
         )
+        case = unwrapped.case  # type: ignore[attr-defined]
+        if flips is not None:
+            flips.start_episode()
         # Dice after step t is reached with the clicks given before that step's action.
         dice_values, clicks_available = [info["dice"]], [info["num_clicks"]]
         done = False
         while not done:
+            before = _prediction(env) if flips is not None else None
             observation, _, terminated, truncated, info = env.step(policy(observation, env))
+            if flips is not None and before is not None:
+                flips.add(before, _prediction(env), case.label)
             dice_values.append(info["dice"])
             clicks_available.append(info["num_clicks"])
             done = terminated or truncated
         clicks = np.diff(clicks_available[:-1], prepend=0)
         final_assd = None
         if measure_assd:
-            case = unwrapped.case  # type: ignore[attr-defined]
-            prediction = np.reshape(unwrapped.probability >= 0.5, case.shape)  # type: ignore[attr-defined]
-            final_assd = assd(prediction, case.label, case.spacing)
+            final_assd = assd(_prediction(env), case.label, case.spacing)
         metrics.update(dice_values, clicks, assd=final_assd)
     return metrics
 
@@ -54,6 +111,7 @@ def compare_policies(
     *,
     seed: int = 0,
     measure_assd: bool = True,
+    flips: Mapping[str, VoxelFlips] | None = None,
 ) -> dict[str, InteractiveMetrics]:
     """Evaluate several policies on the same cases and initial states.
 
@@ -64,6 +122,7 @@ def compare_policies(
         episodes: Episodes per policy (cases ``0..episodes-1``).
         seed: Seed of the first episode (the same for every row).
         measure_assd: Also measure the final ASSD.
+        flips: Optional ``row name -> VoxelFlips`` that receive those rows' flip counts.
 
     Returns:
         ``row name -> metrics``, in the order given.
@@ -73,7 +132,12 @@ def compare_policies(
         env = make_env(**overrides)
         try:
             results[name] = evaluate_policy(
-                env, policy, episodes, seed=seed, measure_assd=measure_assd
+                env,
+                policy,
+                episodes,
+                seed=seed,
+                measure_assd=measure_assd,
+                flips=None if flips is None else flips.get(name),
             )
         finally:
             env.close()
@@ -110,6 +174,24 @@ def comparison_table(results: Mapping[str, InteractiveMetrics], digits: int = 2)
         )
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("---" for _ in header) + "|")
+    return "\n".join(lines)
+
+
+def flips_table(flips: Mapping[str, VoxelFlips], digits: int = 1) -> str:
+    """One Markdown row per policy: voxels fixed / broken per episode at every step.
+
+    A cell ``+44.8 −4.5`` means the step's actions turned 44.8 wrong voxels right and 4.5 right
+    voxels wrong on average; Dice falls at a step whose second number outweighs the first.
+    """
+    if not flips:
+        raise ConfigError("flips_table needs at least one row of VoxelFlips")
+    means = {name: counts.means() for name, counts in flips.items()}
+    steps = next(iter(means.values()))[0].size
+    header = ["policy", *(f"step {t}" for t in range(1, steps + 1))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for name, (fixed, broken) in means.items():
+        cells = [f"+{f:.{digits}f} −{b:.{digits}f}" for f, b in zip(fixed, broken, strict=True)]
+        lines.append("| " + " | ".join([name, *cells]) + " |")
     return "\n".join(lines)
 
 

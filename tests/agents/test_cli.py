@@ -34,9 +34,16 @@ def test_train_then_evaluate_prints_the_comparison_table(tmp_path, capsys):
     assert cli.main(["evaluate", str(out), "--split", "test"]) == 0
     text = capsys.readouterr().out
     assert "| initial segmentation (no-op) |" in text and "| a3c, user=none |" in text
-    assert "NoC@85" in text and "ASSD" in text
+    assert "NoC@85" in text and "ASSD" in text and "fixed / broken" not in text
     record = json.loads((out / "eval_test.json").read_text())
     assert len(record["rows"]["a3c"]["dice_mean"]) == 6
+    assert "flips" not in record
+    assert cli.main(["evaluate", str(out), "--flips", "--no-baselines"]) == 0
+    text = capsys.readouterr().out
+    assert "fixed / broken" in text and "| policy | step 1 |" in text
+    flips = json.loads((out / "eval_test.json").read_text())["flips"]
+    assert set(flips) == {"a3c", "a3c, user=none"}
+    assert len(flips["a3c"]["fixed"]) == len(flips["a3c"]["broken"]) == 5
 
 
 def test_flags_follow_the_args_dataclass():
