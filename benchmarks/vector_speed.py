@@ -264,6 +264,21 @@ def profile_batched_step(n: int = 32) -> None:
     )
 
 
+def parallel_ceiling(cores: int, reference_cpu_ms: float, batched_cpu_ms: float) -> float:
+    """The largest ratio over the reference env that ``cores`` cores allow.
+
+    The reference env runs on one core; a batched env that spends ``batched_cpu_ms`` of CPU
+    per volume-step can at best keep every core busy, so it reaches at most
+    ``cores · reference_cpu_ms / batched_cpu_ms`` times the reference's throughput.
+    """
+    return cores * reference_cpu_ms / batched_cpu_ms
+
+
+def cpu_budget(target_ratio: float, cores: int, reference_cpu_ms: float) -> float:
+    """CPU ms per volume-step a batched env may spend to reach ``target_ratio`` on ``cores``."""
+    return cores * reference_cpu_ms / target_ratio
+
+
 def print_table(reference: Contestant, entries: list[Contestant]) -> None:
     """The vector contestants with medians and paired ratios."""
     print(
@@ -326,6 +341,14 @@ def main() -> None:
         f"{batched_32.median_ratio():.2f}x; PettingZoo 16x16x8 >= 200 parallel steps/s: "
         f"{dict_path.median_rate():.0f}"
     )
+    if batched_32.cpu_measured:
+        cores, reference_ms = available_cores(), reference.median_cpu_ms()
+        print(
+            f"ceiling on {cores} cores at the batched env's own CPU cost "
+            f"({batched_32.median_cpu_ms():.2f} vs {reference_ms:.2f} ms per volume-step): "
+            f"{parallel_ceiling(cores, reference_ms, batched_32.median_cpu_ms()):.2f}x; 3x "
+            f"needs <= {cpu_budget(3.0, cores, reference_ms):.2f} CPU ms per volume-step"
+        )
     if args.profile:
         profile_batched_step()
 
