@@ -4,6 +4,9 @@ Times the real env (geodesic hints, 5 clicks per step, largest-error user, degra
 start) on realistic states — a hint-following policy's episodes — and the straightforward
 reference of ``reference_step.py`` on the *same* states in the same run, then prints medians
 and speed-ups. Run: ``python benchmarks/env_speed.py`` (``--quick`` for a short run).
+``--vector`` runs ``vector_speed.py`` instead (volumes/s and voxel-agent steps/s of the vector
+envs, the batched torch env and the PettingZoo view against the reference env); the flags
+after it are ``vector_speed.py``'s own, e.g. ``--vector --quick --profile``.
 """
 
 from __future__ import annotations
@@ -143,7 +146,13 @@ def phase_timings(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print the timing tables."""
+    """Print the timing tables (or, with ``--vector``, those of ``vector_speed.py``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if "--vector" in argv:
+        from vector_speed import main as vector_main
+
+        vector_main([flag for flag in argv if flag != "--vector"])
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, two sizes")
     parser.add_argument(
@@ -154,6 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--sizes", nargs="+", metavar="DxHxW", help="volume shapes to time (default: the three)"
+    )
+    parser.add_argument(
+        "--vector", action="store_true", help="run vector_speed.py (flags after it are its own)"
     )
     args = parser.parse_args(argv)
     sizes = SIZES[:2] if args.quick else SIZES

@@ -294,7 +294,8 @@ def print_table(reference: Contestant, entries: list[Contestant]) -> None:
         )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Print the throughput table, the PettingZoo figures, the targets and the ceiling."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat, short runs")
     parser.add_argument("--repeats", type=int, default=3, help="paired measurements each")
@@ -303,7 +304,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="batched env num_threads")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch CPU threads (0: keep)")
     parser.add_argument("--profile", action="store_true", help="profile a batched CPU step")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     repeats, volume_steps = (1, 64) if args.quick else (args.repeats, args.volume_steps)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)

@@ -29,3 +29,15 @@ def test_vector_speed_ceiling_by_hand():
     assert abs(parallel_ceiling(2, 4.45, 4.17) - 2.1343) < 1e-4
     assert abs(cpu_budget(3.0, 2, 4.45) - 2.9667) < 1e-4  # 2 * 4.45 / 3
     assert abs(parallel_ceiling(2, 4.45, cpu_budget(3.0, 2, 4.45)) - 3.0) < 1e-12
+
+
+def test_env_speed_hands_vector_to_the_vector_benchmark():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/env_speed.py", "--vector", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--async-envs" in result.stdout and "--profile" in result.stdout
