@@ -1,8 +1,8 @@
 """Roll out policies on held-out cases and summarise Dice per interaction step, ASSD and NoC.
 
 :class:`VoxelFlips` also counts, per step, the voxels an action turned correct and those it
-turned wrong: Dice can only fall at a step where the second outweighs the first, and the table
-of :func:`flips_table` shows where that happens (``segenv evaluate RUN --flips``).
+turned wrong; the wrong voxels grow in number exactly where the second count is the larger.
+:func:`flips_table` shows where and why Dice falls (``segenv evaluate RUN --flips``).
 """
 
 from __future__ import annotations
@@ -181,7 +181,9 @@ def flips_table(flips: Mapping[str, VoxelFlips], digits: int = 1) -> str:
     """One Markdown row per policy: voxels fixed / broken per episode at every step.
 
     A cell ``+44.8 −4.5`` means the step's actions turned 44.8 wrong voxels right and 4.5 right
-    voxels wrong on average; Dice falls at a step whose second number outweighs the first.
+    voxels wrong on average; the errors grow at a step whose second number is the larger (Dice
+    weighs an object voxel's error more than a background voxel's, so it can fall a little
+    even where both numbers are equal).
     """
     if not flips:
         raise ConfigError("flips_table needs at least one row of VoxelFlips")
