@@ -290,10 +290,7 @@ def evaluate_run(
     }
     text = f"{title}\n\n{table}\n\nDice in %, Δ = final - initial (points), ASSD in mm."
     if counts is not None:
-        record["flips"] = {
-            name: dict(zip(("fixed", "broken"), (m.tolist() for m in c.means()), strict=True))
-            for name, c in counts.items()
-        }
+        record["flips"] = {name: row.record() for name, row in counts.items()}
         text += (
             f"\n\nVoxels fixed / broken per episode by each step's actions:\n\n"
             f"{flips_table(counts)}"

@@ -7,8 +7,9 @@ turned wrong; the wrong voxels grow in number exactly where the second count is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import gymnasium as gym
@@ -16,7 +17,7 @@ import numpy as np
 
 from agents.scripted import Policy
 from segenv.errors import ConfigError
-from segenv.metrics import InteractiveMetrics, assd
+from segenv.metrics import InteractiveMetrics, assd, markdown_table
 
 
 def flip_counts(before: np.ndarray, after: np.ndarray, label: np.ndarray) -> tuple[int, int]:
@@ -36,22 +37,22 @@ class VoxelFlips:
     fixed: list[list[int]] = field(default_factory=list)
     broken: list[list[int]] = field(default_factory=list)
 
-    def start_episode(self) -> None:
-        """Open a new episode's rows."""
-        self.fixed.append([])
-        self.broken.append([])
-
-    def add(self, before: np.ndarray, after: np.ndarray, label: np.ndarray) -> None:
-        """Count one step of the open episode."""
-        fixed, broken = flip_counts(before, after, label)
-        self.fixed[-1].append(fixed)
-        self.broken[-1].append(broken)
+    def add_episode(self, predictions: Sequence[np.ndarray], label: np.ndarray) -> None:
+        """Count one episode from its binary predictions: before any step, then after each."""
+        counts = [flip_counts(a, b, label) for a, b in pairwise(predictions)]
+        self.fixed.append([fixed for fixed, _ in counts])
+        self.broken.append([broken for _, broken in counts])
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean fixed and broken voxels per episode at each step, ``(T,)`` each."""
         if not self.fixed:
             raise ConfigError("VoxelFlips has no episode yet; pass it to evaluate_policy first")
         return np.mean(self.fixed, axis=0), np.mean(self.broken, axis=0)
+
+    def record(self) -> dict[str, list[float]]:
+        """The means as JSON-ready lists: ``{"fixed": [...], "broken": [...]}``."""
+        fixed, broken = self.means()
+        return {"fixed": fixed.tolist(), "broken": broken.tolist()}
 
 
 def _prediction(env: gym.Env) -> np.ndarray:
@@ -83,23 +84,24 @@ def evaluate_policy(
             seed=seed + episode, options={"case_index": episode % num_cases}
         )
         case = unwrapped.case  # type: ignore[attr-defined]
-        if flips is not None:
-            flips.start_episode()
+        predictions = [_prediction(env)] if flips is not None else []
         # Dice after step t is reached with the clicks given before that step's action.
         dice_values, clicks_available = [info["dice"]], [info["num_clicks"]]
         done = False
         while not done:
-            before = _prediction(env) if flips is not None else None
             observation, _, terminated, truncated, info = env.step(policy(observation, env))
-            if flips is not None and before is not None:
-                flips.add(before, _prediction(env), case.label)
+            if flips is not None:
+                predictions.append(_prediction(env))
             dice_values.append(info["dice"])
             clicks_available.append(info["num_clicks"])
             done = terminated or truncated
+        if flips is not None:
+            flips.add_episode(predictions, case.label)
         clicks = np.diff(clicks_available[:-1], prepend=0)
         final_assd = None
         if measure_assd:
-            final_assd = assd(_prediction(env), case.label, case.spacing)
+            final = predictions[-1] if predictions else _prediction(env)
+            final_assd = assd(final, case.label, case.spacing)
         metrics.update(dice_values, clicks, assd=final_assd)
     return metrics
 
@@ -172,9 +174,7 @@ def comparison_table(results: Mapping[str, InteractiveMetrics], digits: int = 2)
                 ),
             ]
         )
-    lines = ["| " + " | ".join(row) + " |" for row in rows]
-    lines.insert(1, "|" + "|".join("---" for _ in header) + "|")
-    return "\n".join(lines)
+    return markdown_table(rows)
 
 
 def flips_table(flips: Mapping[str, VoxelFlips], digits: int = 1) -> str:
@@ -189,12 +189,11 @@ def flips_table(flips: Mapping[str, VoxelFlips], digits: int = 1) -> str:
         raise ConfigError("flips_table needs at least one row of VoxelFlips")
     means = {name: counts.means() for name, counts in flips.items()}
     steps = next(iter(means.values()))[0].size
-    header = ["policy", *(f"step {t}" for t in range(1, steps + 1))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    rows = [["policy", *(f"step {t}" for t in range(1, steps + 1))]]
     for name, (fixed, broken) in means.items():
         cells = [f"+{f:.{digits}f} −{b:.{digits}f}" for f, b in zip(fixed, broken, strict=True)]
-        lines.append("| " + " | ".join([name, *cells]) + " |")
-    return "\n".join(lines)
+        rows.append([name, *cells])
+    return markdown_table(rows)
 
 
 def summary_record(results: Mapping[str, InteractiveMetrics]) -> dict[str, Any]:

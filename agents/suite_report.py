@@ -27,7 +27,7 @@ import os
 import platform
 import subprocess
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ import numpy as np
 
 from agents.suite import cell_args, read_result
 from agents.suite_definitions import Cell, Row, Suite, Table
+from segenv.metrics import markdown_table
 
 # ----------------------------------------------------------------------------------- provenance
 
@@ -211,12 +212,6 @@ def _fmt(value: float, digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def _markdown(rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(row) + " |" for row in rows]
-    lines.insert(1, "|" + "|".join("---" for _ in rows[0]) + "|")
-    return "\n".join(lines)
-
-
 def _p_text(value: float) -> str:
     if not math.isfinite(value):
         return "–"
@@ -263,7 +258,7 @@ def steps_table_markdown(table: Table, summaries: Mapping[str, RowSummary]) -> s
                 _fmt(summary.paper) if summary.paper is not None else "–",
             ]
         )
-    return _markdown(rows)
+    return markdown_table(rows)
 
 
 def _delta_text(summary: RowSummary) -> str:
@@ -313,7 +308,7 @@ def matrix_table_markdown(
             summary.dice_mean = np.array([np.mean(finals)])
             summaries[summary.label] = summary
         rows.append(line)
-    return _markdown(rows), summaries
+    return markdown_table(rows), summaries
 
 
 def provenance_lines(suite: Suite, out_dir: Path, session_wall_s: float | None) -> list[str]:
@@ -396,7 +391,7 @@ def cells_markdown(suite: Suite, out_dir: Path) -> str:
                 str(result.get("trained_on", {}).get("revision", "")),
             ]
         )
-    return _markdown(rows)
+    return markdown_table(rows)
 
 
 _STATISTICS_NOTE = (

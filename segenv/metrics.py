@@ -35,6 +35,7 @@ __all__ = [
     "dice",
     "dice_batch",
     "hausdorff95",
+    "markdown_table",
     "noc",
     "surface_distances",
     "surface_voxels",
@@ -573,7 +574,7 @@ class InteractiveMetrics:
             ],
             ["Clicks", *(f"{clicks:g}" for clicks in summary["clicks_mean"])],
         ]
-        return _markdown_table(rows) if markdown else _plain_table(rows)
+        return markdown_table(rows) if markdown else _plain_table(rows)
 
 
 def _as_assd(value: Any) -> float:
@@ -587,7 +588,7 @@ def _as_assd(value: Any) -> float:
     return number
 
 
-def _markdown_table(rows: list[list[str]]) -> str:
+def markdown_table(rows: Sequence[Sequence[str]]) -> str:
     """Format a Markdown table with the first row as header."""
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("---" for _ in rows[0]) + "|")

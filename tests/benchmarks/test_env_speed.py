@@ -1,20 +1,12 @@
 """The speed benchmark keeps running (figures are read by people, not asserted here)."""
 
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmark_runs import ROOT, run_script
 
 
 def test_env_speed_benchmark_runs_on_a_tiny_volume():
-    result = subprocess.run(
-        [sys.executable, "benchmarks/env_speed.py", "--quick", "--sizes", "4x16x16"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script("env_speed.py", "--quick", "--sizes", "4x16x16")
     assert result.returncode == 0, result.stderr
     assert "| hints |" in result.stdout and "speed-up" in result.stdout
 
@@ -32,12 +24,6 @@ def test_vector_speed_ceiling_by_hand():
 
 
 def test_env_speed_hands_vector_to_the_vector_benchmark():
-    result = subprocess.run(
-        [sys.executable, "benchmarks/env_speed.py", "--vector", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script("env_speed.py", "--vector", "--help")
     assert result.returncode == 0, result.stderr
     assert "--async-envs" in result.stdout and "--profile" in result.stdout

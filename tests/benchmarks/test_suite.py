@@ -2,20 +2,17 @@
 
 import dataclasses
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from benchmark_runs import run_script
 
 from agents import cli, suite
 from agents.suite_report import paired_comparison
 from segenv.errors import ConfigError
 from segenv.rewards import REWARDS
 
-ROOT = Path(__file__).resolve().parents[2]
 CALLS = {"half_gain": 0}
 
 
@@ -194,13 +191,7 @@ def test_bad_inputs_raise_config_errors_that_say_what_to_do(tmp_path, capsys):
 def test_cli_lists_cells_and_the_scripts_run():
     assert cli.main(["benchmark", "ablations", "--profile", "quick", "--list"]) == 0
     for script in ("reward_designs", "ablations"):
-        result = subprocess.run(
-            [sys.executable, f"benchmarks/{script}.py", "--help"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_script(f"{script}.py", "--help", timeout=60)
         assert result.returncode == 0, result.stderr
         assert "--only" in result.stdout and "--profile" in result.stdout
 
