@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import os
 import weakref
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from segenv.data.case import Case
 from segenv.errors import ConfigError, DataError, InputTypeError, describe
@@ -68,28 +69,41 @@ def _dice_of(field: np.ndarray, label: np.ndarray, label_size: int) -> float:
     return 2.0 * np.count_nonzero(predicted & label) / (np.count_nonzero(predicted) + label_size)
 
 
+DEGRADATION_MODES = ("image", "smooth")
+"""``degraded_truth`` modes: errors where the image is ambiguous, or smooth shape noise."""
+
+
 @INITIALISERS.register("degraded_truth")
 def degraded_truth_init(
     case: Case,
     rng: np.random.Generator,
     *,
     target_dice: float = 0.75,
+    mode: str = "smooth",
     smoothness: float = 3.0,
     temperature: float = 1.5,
     tolerance: float = 0.01,
 ) -> np.ndarray:
     """A stand-in for a coarse automatic segmentation with a chosen Dice.
 
-    The ground truth's signed distance is perturbed by a smooth random field (Gaussian noise
-    filtered with ``sigma=smoothness`` voxels, unit std) scaled by an amplitude found by
-    bisection so that ``Dice(p ≥ 0.5, y)`` is within ``tolerance`` of ``target_dice`` (as close
-    as the volume allows). The result is soft: ``sigmoid(perturbed_distance / temperature)``,
-    so it has wrong bulges, missed lobes, false blobs and uncertain borders, like a CNN output.
+    ``mode="smooth"``: the ground truth's signed distance is perturbed by a smooth random field
+    (Gaussian noise filtered with ``sigma=smoothness`` voxels, unit std) scaled by an amplitude
+    found by bisection so that ``Dice(p ≥ 0.5, y)`` is within ``tolerance`` of ``target_dice``
+    (as close as the volume allows); ``p = sigmoid(perturbed_distance / temperature)``. Its
+    errors ignore the image, so a CNN can undo most of them without any click.
+
+    ``mode="image"``: the errors sit where the image is ambiguous, as a coarse CNN's do; see
+    :func:`image_aware_init` (``smoothness`` and ``temperature`` are then that function's
+    defaults, and ``rng`` is not used: the start is a function of the case).
     """
-    if not 0.0 < target_dice <= 1.0:
+    if mode not in DEGRADATION_MODES:
         raise ConfigError(
-            f"initialiser 'degraded_truth': target_dice must be in (0, 1], got {target_dice!r}"
+            f"initialiser 'degraded_truth': mode={mode!r} is unknown; use one of "
+            f"{DEGRADATION_MODES}"
         )
+    _check_target_dice("degraded_truth", target_dice)
+    if mode == "image":
+        return image_aware_init(case, rng, target_dice=target_dice, tolerance=tolerance)
     if smoothness <= 0 or temperature <= 0:
         raise ConfigError(
             "initialiser 'degraded_truth': smoothness and temperature must be > 0, got "
@@ -110,7 +124,185 @@ def degraded_truth_init(
                 break
             low, high = (amplitude, high) if dice > target_dice else (low, amplitude)
     logits = (distance + amplitude * noise) / temperature
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    return special.expit(logits).astype(np.float32)  # stable for any logit
+
+
+def _check_target_dice(name: str, target_dice: float) -> None:
+    if isinstance(target_dice, bool) or not isinstance(target_dice, (int, float, np.number)):
+        raise InputTypeError(
+            f"initialiser {name!r}: target_dice must be a number, got {target_dice!r}"
+        )
+    if not 0.0 < target_dice <= 1.0:
+        raise ConfigError(
+            f"initialiser {name!r}: target_dice must be in (0, 1], got {target_dice!r}"
+        )
+
+
+# ----------------------------------------------------------------------- image-aware starts
+
+IMAGE_AWARE_DEFAULTS: dict[str, float] = {
+    "smoothing": 1.0,
+    "shell": 4.0,
+    "prior_radius": 2.0,
+    "noise": 0.0,
+    "noise_smoothness": 3.0,
+    "temperature": 0.1,
+}
+"""Defaults of :func:`image_aware_init`, calibrated against the coarse network (see its doc)."""
+
+
+def appearance_logit(
+    image: np.ndarray,
+    label: np.ndarray,
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    *,
+    smoothing: float = 1.0,
+    shell: float = 4.0,
+) -> np.ndarray:
+    """How object-like each voxel looks: a Gaussian log-likelihood ratio of its smoothed intensity.
+
+    Each modality is smoothed (``smoothing`` mm) and modelled as one Gaussian inside the
+    label and one in the background shell within ``shell`` mm of it (the tissue an automatic
+    method confuses the object with); the modalities' log-likelihood ratios are summed (naive
+    Bayes) and clipped to ±20. Positive where a voxel looks like the object, whatever its label.
+    """
+    sigma = [smoothing / s for s in spacing]
+    outside = ndimage.distance_transform_edt(~label, sampling=spacing)
+    shell_mask = (~label) & (outside <= shell)
+    if not shell_mask.any():  # the label fills the volume: compare with everything else
+        shell_mask = ~label
+    ratio = np.zeros(label.shape, dtype=np.float64)
+    for channel in image:
+        smoothed = ndimage.gaussian_filter(channel.astype(np.float64), sigma)
+        inside_values = smoothed[label]
+        shell_values = smoothed[shell_mask] if shell_mask.any() else inside_values
+        mean_in, std_in = inside_values.mean(), inside_values.std() + 1e-3
+        mean_out, std_out = shell_values.mean(), shell_values.std() + 1e-3
+        ratio += (
+            np.log(std_out / std_in)
+            - 0.5 * np.square((smoothed - mean_in) / std_in)
+            + 0.5 * np.square((smoothed - mean_out) / std_out)
+        )
+    return np.clip(ratio, -20.0, 20.0).astype(np.float32)
+
+
+def _volume_matched(logits: np.ndarray, label_size: int) -> np.ndarray:
+    """Shift ``logits`` so that exactly ``label_size`` voxels are >= 0 (FN and FP balance)."""
+    flat = logits.ravel()
+    rank = flat.size - label_size
+    if rank <= 0:
+        return logits - float(flat.min())
+    return logits - float(np.partition(flat, rank)[rank])
+
+
+def _case_noise(case: Case, smoothness: float) -> np.ndarray:
+    """A smooth unit-std field drawn from a seed taken from the case's contents."""
+    digest = zlib.crc32(np.packbits(case.label).tobytes())
+    digest = zlib.crc32(np.ascontiguousarray(case.image[:, ::4, ::4, ::4]).tobytes(), digest)
+    field = np.random.default_rng(digest).standard_normal(case.shape, dtype=np.float32)
+    field = ndimage.gaussian_filter(field, smoothness)
+    return field / max(float(field.std()), 1e-6)
+
+
+def _image_aware(
+    case: Case,
+    target_dice: float,
+    tolerance: float,
+    smoothing: float,
+    shell: float,
+    prior_radius: float,
+    noise: float,
+    noise_smoothness: float,
+    temperature: float,
+) -> np.ndarray:
+    label = case.label
+    label_size = int(np.count_nonzero(label))
+    evidence = appearance_logit(case.image, label, case.spacing, smoothing=smoothing, shell=shell)
+    if noise > 0:  # more varied errors than the coarse network's (off by default)
+        evidence = evidence + np.float32(noise) * _case_noise(case, noise_smoothness)
+    prior = np.tanh(signed_distance(label, case.spacing) / prior_radius)
+
+    def dice_at(weight: float) -> float:
+        logits = _volume_matched(evidence + np.float32(weight) * prior, label_size)
+        return _dice_of(logits, label, label_size)
+
+    low, high = 0.0, 1.0
+    while dice_at(high) < target_dice and high < 1e4:  # a prior weight that reaches the target
+        low, high = high, 4.0 * high
+    weight = high
+    for _ in range(40):
+        achieved = dice_at(weight)
+        if abs(achieved - target_dice) <= tolerance:
+            break
+        low, high = (weight, high) if achieved < target_dice else (low, weight)
+        weight = 0.5 * (low + high)
+    logits = _volume_matched(evidence + np.float32(weight) * prior, label_size)
+    probability = special.expit(logits / temperature).astype(np.float32)
+    probability.flags.writeable = False
+    return probability
+
+
+_IMAGE_AWARE: dict[tuple[int, tuple[Any, ...]], np.ndarray] = {}
+
+
+@INITIALISERS.register("image_aware")
+def image_aware_init(
+    case: Case,
+    rng: np.random.Generator,
+    *,
+    target_dice: float = 0.75,
+    tolerance: float = 0.01,
+    smoothing: float = IMAGE_AWARE_DEFAULTS["smoothing"],
+    shell: float = IMAGE_AWARE_DEFAULTS["shell"],
+    prior_radius: float = IMAGE_AWARE_DEFAULTS["prior_radius"],
+    noise: float = IMAGE_AWARE_DEFAULTS["noise"],
+    noise_smoothness: float = IMAGE_AWARE_DEFAULTS["noise_smoothness"],
+    temperature: float = IMAGE_AWARE_DEFAULTS["temperature"],
+) -> np.ndarray:
+    """A coarse-CNN-like start: wrong where the image is ambiguous, with a chosen Dice.
+
+    The foreground logit of a voxel is ``e + w·tanh(d / prior_radius) + b``: ``e`` the
+    :func:`appearance_logit` (how object-like the voxel looks, plus ``noise`` × a smooth
+    field), ``d`` the ground truth's signed distance (the shape knowledge a network learns), ``b``
+    the shift that makes the predicted volume equal the object's (as many missed voxels as false
+    ones), and ``w`` found by bisection so that the Dice of ``p >= 0.5`` is within ``tolerance``
+    of ``target_dice`` (or as close as the case allows: appearance alone, ``w = 0``, may already
+    do better). ``p = sigmoid(logit / temperature)``. So the errors are where
+    appearance and truth disagree: low-contrast lobes and thin parts are missed, look-alike
+    tissue near and far is taken, blurred boundaries shift; an image-only CNN cannot undo them
+    (``benchmarks/start_realism.py`` measures it), while clicks carry the missing information.
+    The defaults match the error statistics of the coarse network (``segenv_agents.coarse``) on
+    the synthetic data: as many missed as false voxels, few error components, the largest
+    holding most error voxels, a sharp output.
+
+    Like a trained network's output, the start is a function of the case (``rng`` is unused;
+    the noise field is seeded by the case's contents): it is computed once per case and reused
+    while the case is alive, so a reset on a known case costs a copy.
+    """
+    _check_target_dice("image_aware", target_dice)
+    params = (smoothing, shell, prior_radius, noise_smoothness, temperature)
+    if min(params) <= 0 or noise < 0:
+        raise ConfigError(
+            "initialiser 'image_aware': smoothing, shell, prior_radius, noise_smoothness and "
+            f"temperature must be > 0 and noise >= 0, got {params} and noise={noise!r}"
+        )
+    settings = (
+        target_dice,
+        tolerance,
+        smoothing,
+        shell,
+        prior_radius,
+        noise,
+        noise_smoothness,
+        temperature,
+    )
+    key = (id(case.label), settings)
+    cached = _IMAGE_AWARE.get(key)
+    if cached is None:
+        cached = _image_aware(case, *settings)
+        _IMAGE_AWARE[key] = cached
+        weakref.finalize(case.label, _IMAGE_AWARE.pop, key, None)
+    return cached.copy()
 
 
 def as_initialiser(spec: str | Initialiser | np.ndarray) -> Initialiser:
