@@ -37,6 +37,22 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import ndimage
 
+from segenv.data._geometry import (
+    Brain,
+    ObjectMaps,
+    active_axes,
+    axis_coordinates,
+    border_margins,
+    draw_brain,
+    ellipsoid_distance,
+    euclidean_distance,
+    fill_holes,
+    largest_component,
+    smooth_field,
+    smoothstep,
+    top_fraction,
+    unit_ball_volume,
+)
 from segenv.data.case import Case, make_case
 from segenv.errors import ConfigError, InputTypeError, describe
 
@@ -61,7 +77,6 @@ SPLIT_STRIDE = 1_000_000
 
 _TISSUE_MEAN = 1.0
 _TISSUE_STD = 0.1  # σ_t of the raw (pre-normalisation) tissue signal
-_MARGIN = 3  # voxels kept free between the lesion and the volume border (less on thin axes)
 _PART_GAP = 2.0  # minimal Euclidean distance in voxels between two lesion parts
 _MIN_EXTENT = 8  # the two largest axes must have at least this many voxels
 _MAX_OBJECT_SIZE = 0.25
@@ -276,136 +291,7 @@ def _check_arguments(
     )
 
 
-# --------------------------------------------------------------------------- fields
-
-
-def _active_axes(shape: tuple[int, int, int]) -> np.ndarray:
-    """Boolean mask of the non-singleton axes (a 2D case has D = 1)."""
-    return np.array([n > 1 for n in shape])
-
-
-def _axis_coordinates(
-    shape: tuple[int, int, int], lo: Sequence[int] | None = None, hi: Sequence[int] | None = None
-) -> list[np.ndarray]:
-    """Open-grid float32 voxel coordinates per axis (broadcastable to the box ``[lo, hi)``)."""
-    lo = (0, 0, 0) if lo is None else lo
-    hi = shape if hi is None else hi
-    coords = []
-    for axis in range(3):
-        view = [1, 1, 1]
-        view[axis] = hi[axis] - lo[axis]
-        coords.append(np.arange(lo[axis], hi[axis], dtype=np.float32).reshape(view))
-    return coords
-
-
-def _upsample_bspline(field: np.ndarray, shape: tuple[int, ...], step: int) -> np.ndarray:
-    """Upsample a coarse grid (spacing ``step``) onto ``shape`` with quadratic B-splines.
-
-    The coarse grid has one voxel of padding at each end. Unlike linear interpolation, the
-    result is smooth (C¹), so level sets show no kinks.
-    """
-    for axis, n in enumerate(shape):
-        if field.shape[axis] == n:
-            continue
-        position = np.arange(n, dtype=np.float32) / step + 1.0
-        centre = np.rint(position).astype(np.intp)
-        view = [1] * field.ndim
-        view[axis] = n
-        t = (position - centre.astype(np.float32)).reshape(view)
-        field = (
-            0.5 * (0.5 - t) ** 2 * np.take(field, centre - 1, axis=axis)
-            + (0.75 - t**2) * np.take(field, centre, axis=axis)
-            + 0.5 * (0.5 + t) ** 2 * np.take(field, centre + 1, axis=axis)
-        )
-    return field
-
-
-def _smooth_field(
-    shape: tuple[int, int, int], sigma: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Gaussian-filtered white noise with (about) zero mean and unit std (float32).
-
-    A large ``sigma`` is filtered on a grid ``sigma / 1.5`` times coarser and B-spline upsampled
-    (whose own blur is accounted for), so the cost hardly depends on ``sigma``. Singleton axes
-    are not filtered.
-    """
-    step = max(1, round(sigma / 1.5))
-    coarse = tuple(n if n == 1 or step == 1 else -(-(n - 1) // step) + 3 for n in shape)
-    noise = rng.random(coarse, dtype=np.float32)  # uniform: filtered, it is Gaussian enough
-    coarse_sigma = math.sqrt((sigma / step) ** 2 - 0.25) if step > 1 else sigma
-    sigmas = tuple(0.0 if n == 1 else coarse_sigma for n in shape)
-    field = ndimage.gaussian_filter(noise, sigmas, mode="reflect", truncate=3.0)
-    if step > 1:
-        field = _upsample_bspline(field, shape, step)
-    sample = field.ravel()[::5]
-    std = float(sample.std())
-    return (field - sample.mean()) / (std if std > 0 else 1.0)
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    """0 below 0, 1 above 1, a smooth cubic in between."""
-    t = np.clip(x, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
-def _ellipsoid_distance(
-    coords: Sequence[np.ndarray], centre: np.ndarray, semi_axes: np.ndarray, active: np.ndarray
-) -> np.ndarray:
-    """Normalised ellipsoid distance ``‖(x - c) / a‖`` over the active axes (1 on the surface)."""
-    total: np.ndarray | float = 0.0
-    for axis in np.flatnonzero(active).tolist():
-        total = total + ((coords[axis] - float(centre[axis])) * (1.0 / float(semi_axes[axis]))) ** 2
-    return np.sqrt(np.asarray(total, dtype=np.float32))
-
-
-def _unit_ball_volume(dims: int) -> float:
-    """Volume of the unit ball in ``dims`` dimensions (π in 2D, 4π/3 in 3D)."""
-    return math.pi ** (dims / 2) / math.gamma(dims / 2 + 1)
-
-
-# --------------------------------------------------------------------------- brain
-
-
-@dataclass(frozen=True)
-class _Brain:
-    """A brain-like ellipsoid filling the box (corners empty, like a bounding-box crop)."""
-
-    centre: np.ndarray
-    semi_axes: np.ndarray
-    active: np.ndarray
-
-    def radius_at(self, points: np.ndarray) -> np.ndarray:
-        """Normalised ellipsoid distance of ``(K, 3)`` points (1 on the outline)."""
-        scaled = (points - self.centre) / self.semi_axes * self.active
-        return np.sqrt((scaled**2).sum(axis=-1))
-
-
-def _draw_brain(shape: tuple[int, int, int], rng: np.random.Generator) -> _Brain:
-    """Ellipsoid parameters: in-plane it touches the borders, along z it is taller."""
-    scale = rng.uniform((1.2, 1.04, 1.04), (1.4, 1.12, 1.12))
-    dims = np.array(shape, dtype=np.float64)
-    return _Brain(
-        centre=(dims - 1) / 2,
-        semi_axes=np.maximum(dims * scale / 2, 0.5),
-        active=_active_axes(shape),
-    )
-
-
 # --------------------------------------------------------------------------- lesion
-
-
-@dataclass(frozen=True)
-class _Lesion:
-    """The ground truth and the maps its intensity profile is drawn from."""
-
-    label: np.ndarray  # bool (D, H, W)
-    depth: np.ndarray  # signed depth in voxels: > 0 inside, < 0 outside (-inf far away)
-    relative_depth: np.ndarray  # 0 at the surface, ~1 at the deepest point of each part
-
-
-def _margins(shape: tuple[int, int, int]) -> np.ndarray:
-    """Per-axis border margin: ``_MARGIN`` voxels, fewer on thin axes, 0 on singleton axes."""
-    return np.array([min(_MARGIN, n // 6) for n in shape])
 
 
 def _part_radii(
@@ -414,13 +300,13 @@ def _part_radii(
     """Target voxel counts and equivalent-ball radii of the parts, largest first."""
     weights = np.sort(rng.uniform(0.5, 1.0, size=knobs.num_parts))[::-1]
     volumes = np.maximum(1.0, knobs.object_size * math.prod(shape) * weights / weights.sum())
-    dims = int(_active_axes(shape).sum())
-    radii = (volumes / _unit_ball_volume(dims)) ** (1.0 / dims)
+    dims = int(active_axes(shape).sum())
+    radii = (volumes / unit_ball_volume(dims)) ** (1.0 / dims)
     return volumes, np.maximum(radii, 0.5)
 
 
 def _place_parts(
-    shape: tuple[int, int, int], radii: np.ndarray, brain: _Brain, rng: np.random.Generator
+    shape: tuple[int, int, int], radii: np.ndarray, brain: Brain, rng: np.random.Generator
 ) -> np.ndarray:
     """Part centres inside the margins and the brain, far enough apart not to touch.
 
@@ -431,7 +317,7 @@ def _place_parts(
     first part always fits).
     """
     dims = np.array(shape, dtype=np.float64)
-    margins = _margins(shape)
+    margins = border_margins(shape)
     centres: list[np.ndarray] = []
     for index, radius in enumerate(radii):
         half_room = np.maximum((dims - 1 - 2 * margins) / 2, 0.0)
@@ -472,42 +358,17 @@ def _part_box(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the crop ``[lo, hi)`` a part may occupy: ±3 radii around it, inside the margins."""
     dims = np.array(shape)
-    margins = _margins(shape)
+    margins = border_margins(shape)
     lo = np.maximum(margins, np.floor(centre - 3 * radius).astype(int))
     hi = np.minimum(dims - margins, np.ceil(centre + 3 * radius).astype(int) + 1)
     return lo, np.maximum(hi, lo + 1)
 
 
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``mask`` plus the background components that touch no face of the (non-singleton) box.
-
-    The same as ``ndimage.binary_fill_holes`` on a 2D or 3D box, but one labelling pass.
-    """
-    background, count = ndimage.label(~mask)
-    if count == 0:
-        return mask
-    touching = np.zeros(count + 1, dtype=bool)
-    for axis, length in enumerate(mask.shape):
-        if length > 1:
-            touching[np.take(background, [0, length - 1], axis=axis)] = True
-    return mask | ~touching[background]
-
-
-def _largest_component(mask: np.ndarray) -> np.ndarray:
-    """Keep the largest face-connected component of ``mask``."""
-    labels, count = ndimage.label(mask)
-    if count <= 1:
-        return mask
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    return labels == int(np.argmax(sizes))
-
-
 def _make_lesion(
-    shape: tuple[int, int, int], knobs: _Knobs, brain: _Brain, rng: np.random.Generator
-) -> _Lesion:
+    shape: tuple[int, int, int], knobs: _Knobs, brain: Brain, rng: np.random.Generator
+) -> ObjectMaps:
     """Lobulated, noise-perturbed parts thresholded to the requested volume."""
-    active = _active_axes(shape)
+    active = active_axes(shape)
     volumes, radii = _part_radii(shape, knobs, rng)
     centres = _place_parts(shape, radii, brain, rng)
     if len(centres) < len(radii):
@@ -518,7 +379,7 @@ def _make_lesion(
                 "the volume"
             )
         volumes, radii = volumes[: len(centres)], radii[: len(centres)]
-    surface_noise = _smooth_field(shape, max(1.0, 0.3 * float(radii.mean())), rng)
+    surface_noise = smooth_field(shape, max(1.0, 0.3 * float(radii.mean())), rng)
     label = np.zeros(shape, dtype=bool)
     depth = np.full(shape, -np.inf, dtype=np.float32)
     relative_depth = np.zeros(shape, dtype=np.float32)
@@ -526,10 +387,10 @@ def _make_lesion(
         lobe_centres, lobe_axes = _draw_lobes(centre, float(radius), knobs, active, rng)
         lo, hi = _part_box(shape, centre, float(radius))
         crop = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-        coords = _axis_coordinates(shape, lo.tolist(), hi.tolist())
+        coords = axis_coordinates(shape, lo.tolist(), hi.tolist())
         distance = np.min(
             [
-                _ellipsoid_distance(coords, c, a, active)
+                ellipsoid_distance(coords, c, a, active)
                 for c, a in zip(lobe_centres, lobe_axes, strict=True)
             ],
             axis=0,
@@ -539,8 +400,8 @@ def _make_lesion(
         values = field[region]
         count = int(min(max(1, round(volume)), values.size))
         threshold = float(np.partition(values, values.size - count)[values.size - count])
-        mask = _fill_holes((field >= threshold) & region) & region
-        mask = _largest_component(mask)
+        mask = fill_holes((field >= threshold) & region) & region
+        mask = largest_component(mask)
         peak = max(float(field[mask].max()) - threshold, 1e-6)
         part_depth = np.where(region, (field - threshold) * radius, -np.inf)
         label[crop] |= mask
@@ -549,7 +410,7 @@ def _make_lesion(
             mask, np.clip((field - threshold) / peak, 0.0, 1.0), relative_depth[crop]
         )
     depth = np.where(label, np.maximum(depth, 0.5), np.minimum(depth, 0.0))
-    return _Lesion(label=label, depth=depth.astype(np.float32), relative_depth=relative_depth)
+    return ObjectMaps(label=label, depth=depth.astype(np.float32), relative_depth=relative_depth)
 
 
 def _own_region(
@@ -567,17 +428,11 @@ def _own_region(
     region = np.ones(box_shape, dtype=bool)
     if len(centres) == 1:
         return region
-    own = _euclidean_distance(coords, centres[part]) - radii[part]
+    own = euclidean_distance(coords, centres[part]) - radii[part]
     for other in range(len(centres)):
         if other != part:
-            region &= _euclidean_distance(coords, centres[other]) - radii[other] - own >= _PART_GAP
+            region &= euclidean_distance(coords, centres[other]) - radii[other] - own >= _PART_GAP
     return region
-
-
-def _euclidean_distance(coords: Sequence[np.ndarray], point: np.ndarray) -> np.ndarray:
-    """Distance in voxels from every voxel of the box to ``point``."""
-    squared = sum((coords[axis] - float(point[axis])) ** 2 for axis in range(3))
-    return np.sqrt(np.asarray(squared, dtype=np.float32))
 
 
 # --------------------------------------------------------------------------- anatomy
@@ -601,21 +456,21 @@ def _texture(shape: tuple[int, int, int], scale: float, rng: np.random.Generator
     octaves = [(0.012, 0.45), (0.03, 0.55), (0.08, 0.7)]
     total = np.zeros(shape, dtype=np.float32)
     for fraction, weight in octaves:
-        total += weight * _smooth_field(shape, max(0.6, fraction * scale), rng)
+        total += weight * smooth_field(shape, max(0.6, fraction * scale), rng)
     return total / float(np.std(total))
 
 
 def _grey_matter(brain_radius: np.ndarray, folds: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
     """+1 for grey-like, -1 for white-like tissue: a folded cortical ribbon and deep nuclei."""
-    cortex = _smoothstep((brain_radius - 0.68) / 0.12)
-    cortical = np.maximum(1.0 - np.abs(folds) / 0.9, _smoothstep((brain_radius - 0.9) / 0.06))
-    deep = _smoothstep((nuclei - 1.0) / 0.6)
+    cortex = smoothstep((brain_radius - 0.68) / 0.12)
+    cortical = np.maximum(1.0 - np.abs(folds) / 0.9, smoothstep((brain_radius - 0.9) / 0.06))
+    deep = smoothstep((nuclei - 1.0) / 0.6)
     return (2.0 * (cortex * cortical + (1.0 - cortex) * deep) - 1.0).astype(np.float32)
 
 
 def _ventricles(
     coords: Sequence[np.ndarray],
-    brain: _Brain,
+    brain: Brain,
     brain_radius: np.ndarray,
     wobble: np.ndarray,
     rng: np.random.Generator,
@@ -626,15 +481,15 @@ def _ventricles(
     centre = brain.centre + rng.uniform(-0.05, 0.05, size=3) * dims
     spread = np.array([0.0, 0.0, rng.uniform(0.05, 0.08) * dims[2]])
     distance = np.minimum(
-        _ellipsoid_distance(coords, centre - spread, semi, brain.active),
-        _ellipsoid_distance(coords, centre + spread, semi, brain.active),
+        ellipsoid_distance(coords, centre - spread, semi, brain.active),
+        ellipsoid_distance(coords, centre + spread, semi, brain.active),
     )
-    return _smoothstep((1.0 - distance - wobble) / 0.2) * (brain_radius < 0.8)
+    return smoothstep((1.0 - distance - wobble) / 0.2) * (brain_radius < 0.8)
 
 
 def _sulci(folds: np.ndarray, brain_radius: np.ndarray) -> np.ndarray:
     """CSF fraction of soft dark lines along the folds of the outer cortex."""
-    return (1.0 - _smoothstep(np.abs(folds) / 0.4)) * _smoothstep((brain_radius - 0.72) / 0.1)
+    return (1.0 - smoothstep(np.abs(folds) / 0.4)) * smoothstep((brain_radius - 0.72) / 0.1)
 
 
 def _vessels(
@@ -642,38 +497,27 @@ def _vessels(
 ) -> np.ndarray:
     """Thin tubes: where ``k - 1`` smooth fields are all near zero (k = non-singleton axes)."""
     vessels = allowed.copy()
-    for _ in range(int(_active_axes(shape).sum()) - 1):
-        vessels &= np.abs(_smooth_field(shape, sigma, rng)) < 0.08
+    for _ in range(int(active_axes(shape).sum()) - 1):
+        vessels &= np.abs(smooth_field(shape, sigma, rng)) < 0.08
     return vessels
-
-
-def _top_fraction(field: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
-    """Select the ``count`` candidate voxels with the highest ``field`` (ties may add a few)."""
-    available = int(candidates.sum())
-    count = min(count, available)
-    if count <= 0:
-        return np.zeros(field.shape, dtype=bool)
-    values = field[candidates]
-    cut = float(np.partition(values, available - count)[available - count])
-    return candidates & (field >= cut)
 
 
 def _make_anatomy(
     shape: tuple[int, int, int],
     knobs: _Knobs,
-    brain: _Brain,
-    lesion: _Lesion,
+    brain: Brain,
+    lesion: ObjectMaps,
     rng: np.random.Generator,
 ) -> _Anatomy:
     """Brain outline, grey/white matter, texture, ventricles, sulci, vessels and mimics."""
     scale = float(max(shape))
-    coords = _axis_coordinates(shape)
-    large = _smooth_field(shape, 0.12 * scale, rng)
-    brain_radius = _ellipsoid_distance(coords, brain.centre, brain.semi_axes, brain.active)
+    coords = axis_coordinates(shape)
+    large = smooth_field(shape, 0.12 * scale, rng)
+    brain_radius = ellipsoid_distance(coords, brain.centre, brain.semi_axes, brain.active)
     brain_radius = brain_radius + 0.04 * large
     in_brain = (brain_radius <= 1.0) | (lesion.depth > -2.0)
-    folds = _smooth_field(shape, 0.03 * scale, rng)
-    nuclei = _smooth_field(shape, 0.05 * scale, rng)
+    folds = smooth_field(shape, 0.03 * scale, rng)
+    nuclei = smooth_field(shape, 0.05 * scale, rng)
     texture = _texture(shape, scale, rng)
     ventricles = _ventricles(coords, brain, brain_radius, 0.25 * large, rng)
     csf = np.maximum(ventricles, _sulci(folds, brain_radius)) * in_brain
@@ -686,7 +530,7 @@ def _make_anatomy(
         texture=texture.astype(np.float32),
         csf=csf.astype(np.float32),
         vessels=vessels,
-        mimics=_top_fraction(-nuclei, free, mimic_count),  # away from the deep nuclei
+        mimics=top_fraction(-nuclei, free, mimic_count),  # away from the deep nuclei
         mimic_level=float(rng.uniform(0.75, 1.0)),
     )
 
@@ -728,7 +572,7 @@ def _sequence(index: int, rng: np.random.Generator) -> _Contrasts:
 
 
 def _compose(
-    contrasts: _Contrasts, knobs: _Knobs, anatomy: _Anatomy, lesion: _Lesion
+    contrasts: _Contrasts, knobs: _Knobs, anatomy: _Anatomy, lesion: ObjectMaps
 ) -> np.ndarray:
     """Noise-free, bias-free intensities of one sequence (raw scale: tissue mean 1, bg 0)."""
     tissue = contrasts.grey_matter * 0.9 * anatomy.grey_matter + 0.8 * anatomy.texture
@@ -745,7 +589,7 @@ def _compose(
         anatomy.mimics, anatomy.mimic_level * lesion_level + 0.5 * anatomy.texture, units
     )
     wavy_depth = lesion.relative_depth + 0.12 * anatomy.texture
-    core = _smoothstep((wavy_depth - 0.35) / 0.3)
+    core = smoothstep((wavy_depth - 0.35) / 0.3)
     rim = np.exp(-np.maximum(lesion.depth, 0.0) / 1.5)
     inner = (
         lesion_level
@@ -777,7 +621,7 @@ def _acquire(
 
 def _bias(shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
     """Draw a smooth low-frequency field scaled to ``max |b| = 1``."""
-    field = _smooth_field(shape, 0.3 * max(shape), rng)
+    field = smooth_field(shape, 0.3 * max(shape), rng)
     return field / max(float(np.abs(field).max()), 1e-6)
 
 
@@ -864,7 +708,7 @@ def _generate(args: _Arguments, rng: np.random.Generator) -> Case:
         object_size=args.object_size,
         num_parts=args.num_parts,
     )
-    brain = _draw_brain(args.shape, rng)
+    brain = draw_brain(args.shape, rng)
     lesion = _make_lesion(args.shape, knobs, brain, rng)
     anatomy = _make_anatomy(args.shape, knobs, brain, lesion, rng)
     bias = _bias(args.shape, rng)
