@@ -47,9 +47,9 @@ def _in_plane_of(active: np.ndarray) -> np.ndarray:
     """A 3×3×3 mask that keeps only the centre plane along the singleton axes."""
     keep = np.ones((3, 3, 3), dtype=bool)
     for axis in np.flatnonzero(~active).tolist():
-        index = [slice(None)] * 3
-        index[axis] = [0, 2]
-        keep[tuple(index)] = False
+        view = [1, 1, 1]
+        view[axis] = 3
+        keep &= (np.arange(3) == 1).reshape(view)
     return keep
 
 
