@@ -314,7 +314,7 @@ def metastases(
     semi = np.where(active, radii[:, None] * aspects, 0.5)
     bound = np.max(np.where(active, semi, 0.0), axis=1) * 1.1 + 0.5
     margin = border_margins(shape).astype(np.float64)
-    tries = 48
+    tries = 256
     candidates = rng.uniform(size=(count, tries, 3))
     centres: list[np.ndarray] = []
     kept: list[int] = []

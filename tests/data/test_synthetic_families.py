@@ -234,8 +234,12 @@ def test_metastases_are_many_small_separate_nodules():
 
 
 def test_metastases_num_parts_is_exact_or_an_error():
-    label = make_synthetic_case(rng=0, family="metastases", num_parts=12).label
-    assert ndimage.label(label)[1] == 12
+    for seed, count in ((0, 12), (1, 30)):
+        label = make_synthetic_case(
+            rng=seed, family="metastases", num_parts=count, object_size=0.01, difficulty=1.0
+        ).label
+        assert ndimage.label(label)[1] == count
+        assert ndimage.label(label, np.ones((3, 3, 3)))[1] == count  # packed, yet apart
     with pytest.raises(ConfigError, match="do not fit"):
         make_synthetic_case((1, 16, 16), 0, family="metastases", num_parts=40, object_size=0.1)
 
