@@ -1110,7 +1110,10 @@ def make_synthetic_case(
         slice_thickness: Thickness ``t`` of the slices along D, in units of the in-plane voxel
             size, in ``[1, 10]``, or a ``(low, high)`` range to draw it from uniformly per
             case; ``spacing[0]`` is multiplied by ``t`` and the image is blurred along D
-            accordingly (:func:`_acquire`). None: 1, isotropic.
+            accordingly (:func:`_acquire`). None: 1, isotropic. The geometry is still drawn
+            in voxels (the same label for every ``t``), so in millimetres objects are ``t``
+            times taller: what changes is what an agent meets on anisotropic data, the
+            spacing its hint maps and metrics use and the through-plane blur.
         randomise: Domain randomisation: draw contrast, noise, bias field and blur each at its
             own difficulty ``d ± 0.35`` (clipped to ``[0, 1]``), and the tissue texture
             amplitude (× 0.5-2), texture scale (× 0.6-1.6) and grey/white contrast
