@@ -1,5 +1,8 @@
 """Case sources: the embedded synthetic generator and medical volumes on disk (NIfTI / MSD).
 
+The synthetic generator draws five object families (``FAMILIES``); train on
+``TRAINING_FAMILIES`` and test on ``HELD_OUT_FAMILIES`` for a Procgen-style generalisation split.
+
 The NIfTI layer (``NiftiSource``, ``load_dataset``, presets, splits, preprocessing, cache,
 export) loads on first use, so importing the environment does not import nibabel.
 """
@@ -11,6 +14,11 @@ from typing import Any
 
 from segenv.data.case import Case, CaseSource, make_case
 from segenv.data.synthetic import (
+    DOMAIN_RANDOMISATION,
+    FAMILIES,
+    HELD_OUT_FAMILIES,
+    POLARITIES,
+    TRAINING_FAMILIES,
     SyntheticSource,
     SyntheticSplits,
     make_synthetic_case,
@@ -42,6 +50,11 @@ _LAZY = {
 }
 
 __all__ = [
+    "DOMAIN_RANDOMISATION",
+    "FAMILIES",
+    "HELD_OUT_FAMILIES",
+    "POLARITIES",
+    "TRAINING_FAMILIES",
     "Case",
     "CaseSource",
     "SyntheticSource",
