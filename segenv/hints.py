@@ -44,6 +44,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from segenv.errors import ConfigError, DataError, InputTypeError, describe
 from segenv.registry import Registry
+from segenv.validation import check_count
 
 __all__ = [
     "HINT_ENCODERS",
@@ -156,15 +157,6 @@ def _check_positive(value: object, name: str) -> float:
     if number <= 0:
         raise ConfigError(f"{name} must be > 0, got {value!r}")
     return number
-
-
-def _check_count(value: object, name: str) -> int:
-    """Validate an integer ≥ 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputTypeError(f"{name} must be an integer ≥ 1, got {value!r}")
-    if value < 1:
-        raise ConfigError(f"{name} must be ≥ 1, got {value!r}")
-    return int(value)
 
 
 def _as_coords(coords: object, shape: tuple[int, int, int], name: str = "coords") -> np.ndarray:
@@ -601,7 +593,7 @@ def geodesic_distance(
     pixels = _as_image(image)
     shape = pixels.shape[1:]
     coords = _as_seeds(seeds_mask_or_coords, shape)
-    iterations = _check_count(iterations, "iterations")
+    iterations = check_count("iterations", iterations, minimum=1)
     graph = _GeodesicGraph(pixels, _as_spacing(spacing), _check_lam(lam))
     if len(coords) == 0:
         return np.full(shape, np.inf, dtype=np.float32)
@@ -812,7 +804,7 @@ def geodesic_encoder(
         _as_spacing(spacing),
         _check_lam(lam),
         _check_positive(scale, "scale"),
-        _check_count(iterations, "iterations"),
+        check_count("iterations", iterations, minimum=1),
     )
 
 
@@ -867,7 +859,7 @@ def gaussian_encoder(
     """
     shape = _as_image(image).shape[1:]
     _as_spacing(spacing)
-    size = _check_count(kernel_size, "kernel_size")
+    size = check_count("kernel_size", kernel_size, minimum=1)
     width = size / 6.0 if sigma is None else _check_positive(sigma, "sigma")
     return GaussianHintEncoder(shape, size, width)
 

@@ -52,6 +52,7 @@ from skimage.segmentation import slic
 
 from segenv.errors import ConfigError, InputTypeError, describe
 from segenv.registry import Registry
+from segenv.validation import check_count
 
 __all__ = [
     "USERS",
@@ -815,9 +816,9 @@ def advice_regions(
     Returns:
         int64 ``(D, H, W)``: 0 outside the advice, ``r`` inside the rank-``r`` region (1 = first).
     """
-    _check_count("n_advice", n_advice, minimum=1)
+    check_count("n_advice", n_advice, minimum=1)
     segments_wanted = guided_segment_count(step) if n_segments is None else n_segments
-    _check_count("n_segments", segments_wanted, minimum=1)
+    check_count("n_segments", segments_wanted, minimum=1)
     image = np.asarray(image)
     if image.ndim != 4 or image.dtype.kind not in "fiu":
         raise ConfigError(
@@ -905,14 +906,6 @@ def guided(
 # --------------------------------------------------------------------------------------------
 
 
-def _check_count(name: str, value: object, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputTypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def place_clicks(
     intended: np.ndarray,
     label: np.ndarray,
@@ -937,8 +930,8 @@ def place_clicks(
     Returns:
         The placed :class:`Clicks`.
     """
-    noise = _check_count("noise", noise)
-    step = _check_count("step", step)
+    noise = check_count("noise", noise)
+    step = check_count("step", step)
     label = np.asarray(label)
     if label.ndim != 3:
         raise ConfigError(f"place_clicks: label must be (D, H, W), got {describe(label)}")
@@ -1018,8 +1011,8 @@ def simulate_clicks(
     Returns:
         The new :class:`Clicks`.
     """
-    n_clicks = _check_count("n_clicks", n_clicks)
-    noise = _check_count("noise", noise)
+    n_clicks = check_count("n_clicks", n_clicks)
+    noise = check_count("noise", noise)
     if not isinstance(context, UserContext):
         raise InputTypeError(f"context must be a UserContext, got {describe(context)}")
     simulator = USERS.get(user)
