@@ -23,15 +23,11 @@ Usage::
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from segenv.data.nifti import LabelMap
 from segenv.errors import ConfigError
-
-if TYPE_CHECKING:
-    from segenv.data.sources import NiftiSource
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
 
@@ -51,24 +47,21 @@ class Preset:
     globs: tuple[str, str] | None = None  # (image_glob, label_glob) of a "pairs" layout
     options: dict[str, Any] = field(default_factory=dict)
 
-    def source(self, folder: str | os.PathLike[str], **overrides: Any) -> NiftiSource:
-        """Load ``folder`` with this preset; keyword ``overrides`` win (e.g. ``shape=``)."""
-        from segenv.data.sources import NiftiSource
+    def source_options(self, **overrides: Any) -> dict[str, Any]:
+        """The keywords of ``NiftiSource.from_msd`` / ``from_pairs`` for this preset.
 
+        Keyword ``overrides`` win (e.g. ``shape=``). ``NiftiSource.from_preset`` loads a folder
+        with them; this module only describes the tasks, so it imports no loader.
+        """
         options: dict[str, Any] = {
             "modality": self.modality,
             "labels": self.labels,
             "crop": self.crop,
             "margin": self.margin,
-            **self.options,
-            **overrides,
         }
-        if self.layout == "msd":
-            return NiftiSource.from_msd(folder, **options)
-        image_glob, label_glob = self.globs or (None, None)
-        return NiftiSource.from_pairs(
-            folder, image_glob=image_glob, label_glob=label_glob, **options
-        )
+        if self.layout == "pairs":
+            options["image_glob"], options["label_glob"] = self.globs or (None, None)
+        return {**options, **self.options, **overrides}
 
 
 _BRATS_FRACTIONS = (117 / 274, 117 / 274, 40 / 274)  # IteR-MRL: 117 / 117 / 40 of 274

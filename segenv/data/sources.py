@@ -49,6 +49,7 @@ from segenv.data.preprocess import (
     dataset_statistics,
     register_provenance,
 )
+from segenv.data.presets import Preset, get_preset
 from segenv.errors import ConfigError, DataError, InputTypeError, describe
 
 __all__ = ["LoadReport", "NiftiSource", "load_dataset"]
@@ -269,11 +270,16 @@ class NiftiSource:
         return cls(layout, **options)
 
     @classmethod
-    def from_preset(cls, preset: str, folder: PathLike, **overrides: Any) -> NiftiSource:
-        """A named configuration of the papers' tasks (:data:`segenv.data.presets.PRESETS`)."""
-        from segenv.data.presets import get_preset
+    def from_preset(cls, preset: str | Preset, folder: PathLike, **overrides: Any) -> NiftiSource:
+        """A named configuration of the papers' tasks (:data:`segenv.data.presets.PRESETS`).
 
-        return get_preset(preset).source(folder, **overrides)
+        ``overrides`` win over the preset's own options (e.g. ``shape=``, ``cache_dir=``).
+        """
+        chosen = get_preset(preset) if isinstance(preset, str) else preset
+        options = chosen.source_options(**overrides)
+        if chosen.layout == "msd":
+            return cls.from_msd(folder, **options)
+        return cls.from_pairs(folder, **options)
 
     # ------------------------------------------------------------ CaseSource
     def __len__(self) -> int:
