@@ -6,8 +6,8 @@ source files (path, size, modification time) and a SHA-256 digest of its own con
 :meth:`VolumeCache.load` an entry whose fingerprint differs from the files' current one is
 *stale*, and one that cannot be read or whose digest does not match is *corrupt*; both are
 reported as misses so the caller rebuilds and overwrites them. Entries are written to a
-temporary file in the same folder and moved into place with :func:`os.replace`, so a crash
-never leaves a half-written entry under the real name.
+temporary file in the same folder and moved into place (:func:`segenv.files.atomic_write`), so a
+crash never leaves a half-written entry under the real name.
 
 The default folder is ``$SEGENV_CACHE_DIR``, else ``$XDG_CACHE_HOME/segenv``, else
 ``~/.cache/segenv``.
@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from enum import Enum
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from segenv.files import atomic_write
 
 __all__ = [
     "CacheStatus",
@@ -126,8 +127,7 @@ class VolumeCache:
         arrays: Mapping[str, np.ndarray],
         extra: Mapping[str, Any] | None = None,
     ) -> Path:
-        """Write an entry atomically (temporary file, then ``os.replace``)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Write an entry atomically (:func:`segenv.files.atomic_write`)."""
         path = self.entry_path(name, settings_key)
         meta = {
             "format": CACHE_FORMAT,
@@ -137,16 +137,4 @@ class VolumeCache:
         }
         payload = dict(arrays)
         payload[_META_KEY] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        handle, temporary = tempfile.mkstemp(
-            dir=self.folder, prefix=f".{path.stem}-", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **payload)  # type: ignore[arg-type]
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write(path, lambda stream: np.savez(stream, **payload))  # type: ignore[arg-type]

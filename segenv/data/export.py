@@ -21,6 +21,7 @@ import numpy as np
 
 from segenv.data.case import Case, CaseSource
 from segenv.errors import ConfigError
+from segenv.files import atomic_write_text
 
 __all__ = ["case_affine", "export_msd", "write_nifti"]
 
@@ -125,5 +126,5 @@ def export_msd(
         "training": training,
         "test": test,
     }
-    (root / "dataset.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    atomic_write_text(root / "dataset.json", json.dumps(manifest, indent=2))
     return root

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from segenv.errors import ConfigError, DataError, InputTypeError
+from segenv.files import atomic_write_text
 
 __all__ = ["PAPER_FRACTIONS", "Splits", "three_way_split", "two_way_split"]
 
@@ -78,19 +78,13 @@ class Splits:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the splits as JSON (atomically)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": _FORMAT,
             "version": _VERSION,
             "seed": self.seed,
             "splits": {group: list(names) for group, names in self.groups.items()},
         }
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2)
-        os.replace(temporary, target)
-        return target
+        return atomic_write_text(path, json.dumps(payload, indent=2))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Splits:
