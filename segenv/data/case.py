@@ -10,6 +10,9 @@ import numpy as np
 
 from segenv.errors import DataError, InputTypeError, describe
 
+DEFAULT_SHAPE: tuple[int, int, int] = (30, 55, 55)
+"""The papers' 55×55×30 volume in (D, H, W) order: the synthetic data's and the resize target's."""
+
 
 @dataclass(frozen=True)
 class Case:

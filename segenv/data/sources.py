@@ -31,7 +31,7 @@ import numpy as np
 
 from segenv.data.cache import CacheStatus, VolumeCache, default_cache_dir, file_fingerprint
 from segenv.data.cache import settings_hash as hash_settings
-from segenv.data.case import Case, make_case
+from segenv.data.case import DEFAULT_SHAPE, Case, make_case
 from segenv.data.layouts import Layout, Rejection, detect_layout, msd_layout, paired_layout
 from segenv.data.nifti import AFFINE_TOLERANCE, CaseFiles, LabelMap, read_case
 from segenv.data.preprocess import (
@@ -53,9 +53,6 @@ from segenv.data.presets import Preset, get_preset
 from segenv.errors import ConfigError, DataError, InputTypeError, describe
 
 __all__ = ["LoadReport", "NiftiSource", "load_dataset"]
-
-DEFAULT_SHAPE: tuple[int, int, int] = (30, 55, 55)
-"""The papers' 55×55×30 volume in (D, H, W) order."""
 
 NORMALISATIONS = ("dataset", "case", "none")
 PathLike = str | os.PathLike[str]

@@ -97,7 +97,7 @@ from segenv.data._geometry import (
     top_fraction,
     unit_ball_volume,
 )
-from segenv.data.case import Case, make_case
+from segenv.data.case import DEFAULT_SHAPE, Case, make_case
 from segenv.errors import ConfigError, InputTypeError, describe
 
 __all__ = [
@@ -111,9 +111,6 @@ __all__ = [
     "make_synthetic_case",
     "synthetic_splits",
 ]
-
-DEFAULT_SHAPE: tuple[int, int, int] = (30, 55, 55)
-"""The papers' working resolution (D, H, W) = 30 × 55 × 55."""
 
 DEFAULT_OBJECT_SIZE_RANGE: tuple[float, float] = (0.03, 0.08)
 """Default ``object_size`` of ``lesion``, drawn uniformly from this range (fraction)."""
