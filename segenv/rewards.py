@@ -2,7 +2,10 @@
 
 Every design maps :class:`RewardInputs` to a float32 reward map ``(D, H, W)``; the env's scalar
 reward is the map's mean. Worked example (relative, the default): a foreground voxel moved
-from p = 0.5 to 0.9 earns ``-log 0.5 - (-log 0.9) = 0.6931 - 0.1054 = 0.5878``.
+from p = 0.5 to 0.9 earns ``-log 0.5 - (-log 0.9) = 0.6931 - 0.1054 = 0.5878``. A design
+declares what the envs need to know about it (does it read a confidence map, is it the gain
+itself, its batched torch twin) with :func:`declare_reward`; they read it with
+:func:`reward_traits`, never by comparing functions.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -73,21 +76,59 @@ class RewardInputs:
 
 RewardFn = Callable[..., np.ndarray]
 REWARDS: Registry[RewardFn] = Registry("reward design", "reward", "segenv.rewards.REWARDS")
+F = TypeVar("F", bound=RewardFn)
+
+
+@dataclass(frozen=True)
+class RewardTraits:
+    """What a reward design declares about itself, for the envs that run it.
+
+    Attributes:
+        needs_confidence: it reads the learner's action-confidence map, so an env must be given
+            one (``confidence=`` or ``set_confidence``) before every step.
+        is_gain: its map is the cross-entropy gain itself, so a batched env may reuse the
+            gain it computes anyway instead of evaluating the design.
+        torch_twin: the name of its batched torch twin (``segenv.envs._torch_rewards``), or
+            None: a batched env evaluates it per volume on numpy.
+    """
+
+    needs_confidence: bool = False
+    is_gain: bool = False
+    torch_twin: str | None = None
+
+
+def declare_reward(traits: RewardTraits) -> Callable[[F], F]:
+    """Decorator: attach ``traits`` to a reward design (read back with :func:`reward_traits`)."""
+
+    def decorator(fn: F) -> F:
+        fn.reward_traits = traits  # type: ignore[attr-defined]
+        return fn
+
+    return decorator
+
+
+def reward_traits(design: str | RewardFn) -> RewardTraits:
+    """The declared traits of a design (name or callable); undeclared designs have none."""
+    traits = getattr(REWARDS.get(design), "reward_traits", None)
+    return traits if isinstance(traits, RewardTraits) else RewardTraits()
 
 
 @REWARDS.register("relative")
+@declare_reward(RewardTraits(is_gain=True, torch_twin="relative"))
 def relative_reward(inputs: RewardInputs) -> np.ndarray:
     """IteR-MRL eq 3 / MECCA eq 9: the cross-entropy gain ``X(t-1) - X(t)``."""
     return inputs.gain
 
 
 @REWARDS.register("absolute")
+@declare_reward(RewardTraits(torch_twin="absolute"))
 def absolute_reward(inputs: RewardInputs) -> np.ndarray:
     """IteR-MRL Table 5: the distance of the current prediction to the truth alone, ``-X(t)``."""
     return -inputs.ce_current
 
 
 @REWARDS.register("focal")
+@declare_reward(RewardTraits(torch_twin="focal"))
 def focal_reward(inputs: RewardInputs, *, gamma: float = 2.0) -> np.ndarray:
     """MECCA eq 13: the gain of the focal cross-entropy, ``F(t-1) - F(t)``."""
     if gamma < 0:
@@ -97,6 +138,7 @@ def focal_reward(inputs: RewardInputs, *, gamma: float = 2.0) -> np.ndarray:
 
 
 @REWARDS.register("error_region")
+@declare_reward(RewardTraits(torch_twin="error_region"))
 def error_region_reward(inputs: RewardInputs, *, lam: float = 1.0) -> np.ndarray:
     """MECCA eq 14: ``(1+λ)·gain`` where the previous prediction was wrong, ``gain`` elsewhere."""
     wrong = (inputs.previous >= 0.5) != inputs.label
@@ -123,6 +165,7 @@ def printed_confidence_weight(
 
 
 @REWARDS.register("confidence")
+@declare_reward(RewardTraits(needs_confidence=True, torch_twin="confidence"))
 def confidence_reward(
     inputs: RewardInputs,
     *,
