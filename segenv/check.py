@@ -291,14 +291,14 @@ def oracle_action(
 
 
 def _sign_probe(env: Any, seed: int) -> _SignProbe:
-    from segenv.views.marl import VoxelAgentsParallelEnv
+    from segenv.envs.voxel_agents import VoxelAgentsParallelEnv
 
     base = env.unwrapped if isinstance(env, (gym.Env, VectorEnv)) else env
     if isinstance(base, InteractiveSegEnv):
         return _single_probe(env, base, seed)
     if isinstance(base, VoxelAgentsParallelEnv):
         return _parallel_probe(base, seed)
-    batched = sys.modules.get("segenv.views.batched")
+    batched = sys.modules.get("segenv.envs.batched")  # loaded only if torch is in use
     if batched is not None and isinstance(base, batched.BatchedInteractiveSegEnv):
         return _batched_probe(base, seed)
     raise _Skip(f"{describe(base)} is not a segenv env or view: its ground truth is unknown")

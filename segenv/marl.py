@@ -7,12 +7,12 @@ Used like a PettingZoo environment module::
     parallel = marl.parallel_env(shape=(16, 16, 8), patch_size=3)  # a ParallelEnv
     aec = marl.env(shape=(16, 16, 8))  # the AEC form (PettingZoo's parallel_to_aec)
 
-See :class:`segenv.views.marl.VoxelAgentsParallelEnv` for the spaces, rewards, the array path
+See :class:`segenv.envs.voxel_agents.VoxelAgentsParallelEnv` for the spaces, rewards, the array path
 and the scale at which the dict-per-agent protocol is practical.
 """
 
 from __future__ import annotations
 
-from segenv.views.marl import VoxelAgentsParallelEnv, agent_name, env, parallel_env, raw_env
+from segenv.envs.voxel_agents import VoxelAgentsParallelEnv, agent_name, env, parallel_env, raw_env
 
 __all__ = ["VoxelAgentsParallelEnv", "agent_name", "env", "parallel_env", "raw_env"]

@@ -1,26 +1,17 @@
-"""Other views of the interactive-segmentation MDP: batched tensors and voxel agents.
+"""The former home of the batched env and the voxel-agent view, kept as import paths.
 
-The reference env (:class:`segenv.envs.interactive_seg.InteractiveSegEnv`) steps one volume on
-numpy. The views here run the same MDP, with the same semantics, in the shapes other code
-wants:
-
-- :class:`~segenv.views.batched.BatchedInteractiveSegEnv` (module ``segenv.views.batched``,
-  needs torch): a ``gymnasium.vector.VectorEnv`` that steps N volumes at once as torch tensors
-  on CPU or CUDA. It is the ``vector_entry_point`` of ``InteractiveSeg3D-v0`` /
-  ``InteractiveSeg2D-v0``:
-  ``gym.make_vec("InteractiveSeg3D-v0", num_envs=N, vectorization_mode="vector_entry_point")``.
-- :class:`~segenv.views.marl.VoxelAgentsParallelEnv` (module ``segenv.views.marl``): a
-  PettingZoo ``ParallelEnv`` in which every voxel is an agent ``"voxel_z_y_x"``; the AEC form
-  comes from PettingZoo's converter. ``segenv.marl.parallel_env(...)`` and
-  ``segenv.marl.env(...)`` build them as PettingZoo modules do.
-
-Nothing here is imported by ``import segenv``, and ``import segenv.views`` does not import torch:
-the names below load their module on first use.
+The env faces now live together in :mod:`segenv.envs` (reference env, batched env, PettingZoo
+view). ``segenv.views.batched``, ``segenv.views.marl``, ``segenv.views.episodes``,
+``segenv.views.torch_rewards``, ``segenv.views.volume_update`` and ``segenv.views.workers``
+re-export them, and the names below load their module on first use, so ``import segenv.views``
+imports neither torch nor PettingZoo.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from segenv.envs import batched_vector_env
 
 __all__ = [
     "BatchedInteractiveSegEnv",
@@ -31,39 +22,14 @@ __all__ = [
     "raw_env",
 ]
 
-_HOMES = {
-    "BatchedInteractiveSegEnv": "segenv.views.batched",
-    "VoxelAgentsParallelEnv": "segenv.views.marl",
-    "env": "segenv.views.marl",
-    "parallel_env": "segenv.views.marl",
-    "raw_env": "segenv.views.marl",
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        import importlib
+    if name in ("BatchedInteractiveSegEnv", "VoxelAgentsParallelEnv"):
+        import segenv.envs
 
-        return getattr(importlib.import_module(_HOMES[name]), name)
+        return getattr(segenv.envs, name)  # loads its module on first use
+    if name in ("env", "parallel_env", "raw_env"):
+        from segenv.envs import voxel_agents
+
+        return getattr(voxel_agents, name)
     raise AttributeError(f"module 'segenv.views' has no attribute {name!r}")
-
-
-def batched_vector_env(num_envs: int = 1, **kwargs: Any) -> Any:
-    """The registered ``vector_entry_point``: a :class:`BatchedInteractiveSegEnv` (needs torch).
-
-    ``gym.make_vec`` calls it for ``vectorization_mode="vector_entry_point"``, which is also its
-    default for the segenv ids; without torch it says how to get the sync/async vector envs.
-    """
-    try:
-        from segenv.views.batched import BatchedInteractiveSegEnv
-    except ModuleNotFoundError as error:
-        if error.name != "torch":
-            raise
-        from segenv.errors import ConfigError
-
-        raise ConfigError(
-            "the native batched env (make_vec's default for the segenv ids) needs torch, "
-            "which is not installed; install torch, or pass vectorization_mode='sync' or "
-            "'async' for the numpy vector envs"
-        ) from error
-    return BatchedInteractiveSegEnv(num_envs, **kwargs)
