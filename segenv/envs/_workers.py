@@ -10,21 +10,14 @@ or on their scheduling.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from segenv.errors import ConfigError, InputTypeError
+from segenv.devices import available_cores
+from segenv.validation import check_count
 
 __all__ = ["VolumeWorkers", "available_cores"]
-
-
-def available_cores() -> int:
-    """The number of CPU cores this process may run on (its affinity mask where known)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 class VolumeWorkers:
@@ -37,16 +30,14 @@ class VolumeWorkers:
     """
 
     def __init__(self, num_threads: int | None = None) -> None:
-        """``num_threads``: threads in all (None: :func:`available_cores`)."""
+        """``num_threads``: threads in all, >= 1 (None: :func:`~segenv.devices.available_cores`).
+
+        The batched env resolves its ``num_threads=`` argument with
+        :func:`segenv.devices.resolve_threads` (0 or None: one per core) before it gets here.
+        """
         if num_threads is None:
             num_threads = available_cores()
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int):
-            raise InputTypeError(
-                f"num_threads= must be an int or None (one per core), got {num_threads!r}"
-            )
-        if num_threads < 1:
-            raise ConfigError(f"num_threads= must be >= 1 (1 = no threads), got {num_threads!r}")
-        self.num_threads = num_threads
+        self.num_threads = check_count("num_threads=", num_threads, minimum=1)
         self._pool: ThreadPoolExecutor | None = None
 
     def run(self, fn: Callable[[int], None], indices: Iterable[int]) -> None:

@@ -26,6 +26,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from segenv.devices import resolve_device, resolve_threads
 from segenv.envs._torch_rewards import TorchRewardInputs, torch_reward_for
 from segenv.envs._torch_rewards import cross_entropy as torch_cross_entropy
 from segenv.envs._volume_update import indices_in_range, update_volume
@@ -114,10 +115,12 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     (bool numpy ``(N,)``: reset only those sub-envs).
 
     ## Arguments
-    ``num_envs``; ``device`` (``"cpu"``, ``"cuda"``, ...); ``array_type``; ``copy``;
+    ``num_envs``; ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``, ...:
+    :func:`segenv.devices.resolve_device`); ``array_type``; ``copy``;
     ``autoreset_mode``; ``num_threads`` (threads for the per-volume work, the caller's
-    included; None: one per available core; 1: no threads, e.g. for a user simulator, hint
-    encoder, initialiser or reward design of your own that is not thread-safe);
+    included; None or 0: one per available core, :func:`segenv.devices.resolve_threads`; 1: no
+    threads, e.g. for a user simulator, hint encoder, initialiser or reward design of your own
+    that is not thread-safe);
     ``validate_actions`` (check the action range of the whole batch before anything changes;
     on a GPU one device sync; default True; when False a CPU checks each volume in its
     per-volume pass instead, so that no kernel ever indexes outside the action set);
@@ -166,7 +169,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
                 "or 'rgb_array' (a tuple of montages), or a single env for 'human'"
             )
         self.num_envs = int(num_envs)
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
         self.array_type = array_type
         self.copy = bool(copy) or array_type == "numpy"
         self.autoreset_mode = _resolve_autoreset_mode(autoreset_mode)
@@ -174,7 +177,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         self.metadata = metadata  # type: ignore[misc]
         self.validate_actions = bool(validate_actions)
         self.render_mode = render_mode
-        self._workers = VolumeWorkers(num_threads)
+        self._workers = VolumeWorkers(resolve_threads(num_threads, "num_threads"))
 
         reference = InteractiveSegEnv(confidence=confidence, **env_kwargs)
         self.rules = EpisodeRules.from_env(reference)
@@ -873,22 +876,6 @@ def _count_true(flags: torch.Tensor) -> torch.Tensor:
     """Per-volume count of the True voxels of a bool ``(N, ...)`` tensor (int64 ``(N,)``)."""
     as_bytes = flags.view(torch.uint8).reshape(flags.shape[0], -1)
     return as_bytes.sum(dim=1, dtype=torch.int32).to(torch.int64)
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ConfigError(f"device={device!r} is not a torch device; use 'cpu' or 'cuda'") from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                f"device={device!r} but torch.cuda.is_available() is False (no CUDA device or "
-                "a CPU-only torch build); use device='cpu'"
-            )
-        if resolved.index is None:
-            resolved = torch.device("cuda", torch.cuda.current_device())
-    return resolved
 
 
 def _resolve_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
