@@ -42,7 +42,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, see
 
 from segenv.envs.interactive_seg import InteractiveSegEnv
 from segenv.errors import InputTypeError, SegEnvError, describe
-from segenv.rewards import confidence_reward, relative_reward
+from segenv.rewards import reward_traits
 
 __all__ = ["CheckFailure", "CheckReport", "check"]
 
@@ -263,7 +263,9 @@ def _check_reward_sign(env: Any, seed: int) -> None:
             f"not more than moving every voxel away ({away:.6g}): the reward does not favour "
             "better segmentations"
         )
-    if probe.design is relative_reward and (maps["towards"].min() < 0 or maps["away"].max() > 0):
+    if reward_traits(probe.design).is_gain and (
+        maps["towards"].min() < 0 or maps["away"].max() > 0
+    ):
         raise AssertionError(
             "with the relative (cross-entropy gain) reward every voxel moved towards the truth "
             "must earn >= 0 and every voxel moved away <= 0; got "
@@ -324,7 +326,7 @@ def _single_probe(env: Any, base: InteractiveSegEnv, seed: int) -> _SignProbe:
 
 def _give_neutral_confidence(env: InteractiveSegEnv) -> None:
     """The confidence design needs a confidence map: a neutral 0.5 where none is supplied."""
-    if env.reward_design is confidence_reward and env.confidence_fn is None:
+    if reward_traits(env.reward_design).needs_confidence and env.confidence_fn is None:
         env.set_confidence(np.full_like(env.probability, 0.5))
 
 
@@ -356,7 +358,7 @@ def _batched_probe(envs: Any, seed: int) -> _SignProbe:
         return np.asarray(_plain(maps)).reshape(envs.num_envs, *shape)
 
     def give_confidence() -> None:
-        if envs.reward_design is confidence_reward and envs.confidence_fn is None:
+        if reward_traits(envs.reward_design).needs_confidence and envs.confidence_fn is None:
             envs.set_confidence(np.full((envs.num_envs, *envs.single_action_space.shape), 0.5))
 
     return _SignProbe(

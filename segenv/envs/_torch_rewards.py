@@ -2,30 +2,29 @@
 
 Each function here is the torch twin of a registered numpy design, with the same signature and
 the same float32 arithmetic (they agree to float rounding; the batched env's tests check it).
-:func:`torch_reward_for` finds the twin of a design; a design without one (a user's own) is
-evaluated per volume on numpy by the batched env instead.
+A design names its twin in its declared :class:`~segenv.rewards.RewardTraits` (``torch_twin``);
+:func:`torch_reward_for` looks it up there; a design without one (a user's own) is evaluated
+per volume on numpy by the batched env instead. Only the batched env imports this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from segenv.errors import ConfigError
-from segenv.rewards import (
-    DEFAULT_EPS,
-    absolute_reward,
-    confidence_reward,
-    error_region_reward,
-    focal_reward,
-    printed_confidence_weight,
-    relative_reward,
-)
+from segenv.rewards import DEFAULT_EPS, printed_confidence_weight, reward_traits
 
-__all__ = ["TorchRewardInputs", "cross_entropy", "focal_cross_entropy", "torch_reward_for"]
+__all__ = [
+    "TWINS",
+    "TorchRewardInputs",
+    "cross_entropy",
+    "focal_cross_entropy",
+    "torch_reward_for",
+]
 
 
 def cross_entropy(
@@ -119,24 +118,26 @@ def confidence(
     return weights * inputs.gain
 
 
-_TWINS: dict[Callable[..., Any], Callable[..., torch.Tensor]] = {
-    relative_reward: relative,
-    absolute_reward: absolute,
-    focal_reward: focal,
-    error_region_reward: error_region,
-    confidence_reward: confidence,
+TWINS: dict[str, Callable[..., torch.Tensor]] = {
+    "relative": relative,
+    "absolute": absolute,
+    "focal": focal,
+    "error_region": error_region,
+    "confidence": confidence,
 }
+"""The twins by the name a design declares as its ``torch_twin``."""
 
 
 def torch_reward_for(
-    design: Callable[..., Any], params: dict[str, Any]
+    design: Callable[..., Any], params: Mapping[str, Any]
 ) -> Callable[..., torch.Tensor] | None:
-    """The torch twin of a reward design with these parameters, or None if it has none.
+    """The torch twin a reward design declares, for these parameters; None if it has none.
 
-    The confidence design has a twin only with its printed weight function; a custom
-    ``weight=`` is a numpy function, so that design then runs per volume on numpy.
+    The confidence twin computes the printed weight only; with a custom ``weight=`` (a numpy
+    function) the design has no twin and runs per volume on numpy.
     """
-    twin = _TWINS.get(design)
+    name = reward_traits(design).torch_twin
+    twin = None if name is None else TWINS.get(name)
     if twin is confidence and params.get("weight", printed_confidence_weight) is not (
         printed_confidence_weight
     ):

@@ -44,13 +44,7 @@ from segenv.envs.interactive_seg import ClickInfo, InteractiveSegEnv
 from segenv.errors import ConfigError, EnvStateError, InputTypeError, describe
 from segenv.interaction import Clicks
 from segenv.metrics import dice
-from segenv.rewards import (
-    RewardInputs,
-    compute_reward,
-    confidence_reward,
-    cross_entropy,
-    relative_reward,
-)
+from segenv.rewards import RewardInputs, compute_reward, cross_entropy, reward_traits
 
 __all__ = ["ARRAY_TYPES", "BatchedInteractiveSegEnv"]
 
@@ -252,10 +246,11 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         resetting = self._ended.copy()  # non-empty only in NEXT_STEP mode
         stepping = ~resetting
         confidence = self._take_confidence(action)
-        if self.reward_design is confidence_reward and confidence is None:
+        if confidence is None and reward_traits(self.reward_design).needs_confidence:
             raise ConfigError(
-                "reward='confidence' needs the learner's action-confidence map: pass "
-                "confidence=callable(observations, actions) -> (N, D, H, W) to the batched env, "
+                f"reward design {_name(self.reward_design)} needs the learner's action-confidence "
+                "map: pass confidence=callable(observations, actions) -> (N, D, H, W) to the "
+                "batched env, "
                 "or call env.set_confidence(maps) before each step"
             )
         if self._on_host:
@@ -501,7 +496,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         gain, label = buffers.gain.numpy(), buffers.label.numpy()
         prediction, actions = buffers.prediction.numpy(), action.contiguous().numpy()
         confidences = None if confidence is None else confidence.numpy()
-        relative = self.reward_design is relative_reward  # its reward map is the gain itself
+        relative = reward_traits(self.reward_design).is_gain  # its reward map is the gain
         reward_buffer = buffers.gain if relative else buffers.reward
         reward_map = reward_buffer.numpy()
         rewards = np.zeros(n, dtype=np.float64)
@@ -876,6 +871,10 @@ def _count_true(flags: torch.Tensor) -> torch.Tensor:
     """Per-volume count of the True voxels of a bool ``(N, ...)`` tensor (int64 ``(N,)``)."""
     as_bytes = flags.view(torch.uint8).reshape(flags.shape[0], -1)
     return as_bytes.sum(dim=1, dtype=torch.int32).to(torch.int64)
+
+
+def _name(design: Any) -> str:
+    return repr(getattr(design, "__name__", design))
 
 
 def _resolve_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from segenv.envs._torch_rewards import (
+    TWINS,
     TorchRewardInputs,
     absolute,
     confidence,
@@ -15,6 +16,7 @@ from segenv.envs._torch_rewards import (
 )
 
 __all__ = [
+    "TWINS",
     "TorchRewardInputs",
     "absolute",
     "confidence",
