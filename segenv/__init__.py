@@ -17,7 +17,7 @@ __all__ = ["InteractiveSegEnv", "__version__", "check"]
 
 _ENTRY_POINT = "segenv.envs.interactive_seg:InteractiveSegEnv"
 _VECTOR_ENTRY_POINT = "segenv.envs:batched_vector_env"  # torch, loaded only by make_vec
-# The 3D id pins no shape: (30, 55, 55) for the synthetic data, the data's own otherwise.
+# The 3D id pins no shape: DEFAULT_SHAPE for the synthetic data, the data's own otherwise.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "InteractiveSeg3D-v0": {},
     "InteractiveSeg2D-v0": {"shape": (64, 64)},

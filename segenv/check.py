@@ -350,7 +350,7 @@ def _parallel_probe(view: Any, seed: int) -> _SignProbe:
 
 
 def _batched_probe(envs: Any, seed: int) -> _SignProbe:
-    shape = envs.rules.volume_shape
+    shape = envs.config.volume_shape
 
     def step(action: np.ndarray) -> np.ndarray:
         joint = action.reshape(envs.num_envs, *envs.single_action_space.shape)

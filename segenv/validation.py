@@ -8,12 +8,15 @@ the message: ``"clicks_per_step="`` for a keyword argument, ``"n_clicks"`` for a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from segenv.errors import ConfigError, InputTypeError
 
 __all__ = ["check_choice", "check_count", "check_number"]
+
+T = TypeVar("T")
 
 
 def check_count(name: str, value: object, *, minimum: int = 0) -> int:
@@ -38,7 +41,8 @@ def check_number(
     return number
 
 
-def check_choice(name: str, value: object, choices: Sequence[object]) -> None:
-    """``value`` is one of ``choices`` (``name`` is the keyword, e.g. ``"state"``)."""
+def check_choice(name: str, value: T, choices: Sequence[T]) -> T:
+    """``value``, one of ``choices`` (``name`` is the keyword, e.g. ``"state"``)."""
     if value not in choices:
         raise ConfigError(f"{name}={value!r} is unknown; use one of {tuple(choices)}")
+    return value

@@ -7,9 +7,10 @@
 - :class:`~segenv.envs.voxel_agents.VoxelAgentsParallelEnv`: the PettingZoo view in which every
   voxel is an agent (``segenv.marl.parallel_env``).
 
-Modules with a leading underscore are the batched engine's internals. Importing this package
-imports neither torch nor PettingZoo: the batched env and the voxel-agent view load on first
-use.
+All three are built from one :class:`~segenv.envs.config.EnvConfig` and run each volume's
+episode through :mod:`segenv.envs.episode`. Modules with a leading underscore are the batched
+engine's internals. Importing this package imports neither torch nor PettingZoo: the batched
+env and the voxel-agent view load on first use.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from segenv.envs.config import EnvConfig
 from segenv.envs.interactive_seg import InteractiveSegEnv
 from segenv.errors import ConfigError
 
 __all__ = [
     "BatchedInteractiveSegEnv",
+    "EnvConfig",
     "InteractiveSegEnv",
     "VoxelAgentsParallelEnv",
     "batched_vector_env",

@@ -9,7 +9,7 @@ The state lives in batch buffers ``(N, ...)`` allocated once. On a GPU the dense
 device. On a CPU it runs per volume (:mod:`segenv.envs._volume_update`: numba kernels and the
 reference env's own numpy functions) on a small thread pool, in the numpy arrays that the torch
 outputs are views of. The inherently sequential per-volume work (case and ``p(0)`` at reset,
-the simulated user's clicks, the hint encodings) is the reference env's own code
+the simulated user's clicks, the hint encodings) is the episode code of every env face
 (:mod:`segenv.envs.episode`), run on the same thread pool, one volume per task, never a loop
 over voxels.
 """
@@ -31,30 +31,35 @@ from segenv.envs._torch_rewards import TorchRewardInputs, torch_reward_for
 from segenv.envs._torch_rewards import cross_entropy as torch_cross_entropy
 from segenv.envs._volume_update import indices_in_range, update_volume
 from segenv.envs._workers import VolumeWorkers
+from segenv.envs.config import EnvConfig, EnvSettings
 from segenv.envs.episode import (
     EncoderCache,
-    EpisodeRules,
+    EpisodeStart,
     HintUpdate,
+    PendingConfidence,
     VolumeEpisode,
+    apply_hint_update,
+    check_reset_options,
+    episode_frame,
+    episode_info,
     interact,
     pick_case,
     start_episode,
 )
-from segenv.envs.interactive_seg import ClickInfo, InteractiveSegEnv
 from segenv.errors import ConfigError, EnvStateError, InputTypeError, describe
 from segenv.interaction import Clicks
 from segenv.metrics import dice
-from segenv.rewards import RewardInputs, compute_reward, cross_entropy, reward_traits
+from segenv.rewards import RewardInputs, compute_reward
+from segenv.validation import check_choice, check_count
 
 __all__ = ["ARRAY_TYPES", "BatchedInteractiveSegEnv"]
 
 ARRAY_TYPES = ("torch", "numpy")
 BatchedConfidenceFn = Callable[[Any, Any], Any]
 _RESET_OPTIONS = ("case_index", "reset_mask")
-_Started = tuple[VolumeEpisode, np.ndarray, HintUpdate | None]
 
 
-class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
+class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg]
     r"""N independent interactive-segmentation episodes stepped together as torch tensors.
 
     ## Description
@@ -91,7 +96,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     ## Info
     Gymnasium's vector layout (a ``_key`` mask beside each key): ``dice`` float64 ``(N,)``,
     ``num_clicks``, ``step`` int64 ``(N,)``, ``case`` and ``clicks`` object arrays (a
-    :class:`~segenv.envs.interactive_seg.ClickInfo` per sub-env), and after a step
+    :class:`~segenv.envs.episode.ClickInfo` per sub-env), and after a step
     ``reward_map`` and ``gain_map`` as batched tensors (or arrays).
 
     ## Autoreset
@@ -119,7 +124,8 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     on a GPU one device sync; default True; when False a CPU checks each volume in its
     per-volume pass instead, so that no kernel ever indexes outside the action set);
     ``render_mode`` (None or ``"rgb_array"``: a tuple of slice montages); every other keyword
-    is the reference env's. ``confidence=`` here takes the batch:
+    is the reference env's (checked by :meth:`segenv.envs.config.EnvConfig.from_kwargs`).
+    ``confidence=`` here takes the batch:
     ``fn(observations (N, C, ...), actions (N, ...)) -> (N, ...)`` on the env's arrays.
 
     ## Example
@@ -151,20 +157,14 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         **env_kwargs: Any,
     ) -> None:
         """Build N sub-envs of the reference env's arguments ``env_kwargs`` on ``device``."""
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)):
-            raise InputTypeError(f"num_envs= must be an int, got {num_envs!r}")
-        if num_envs < 1:
-            raise ConfigError(f"num_envs= must be >= 1, got {num_envs!r}")
-        if array_type not in ARRAY_TYPES:
-            raise ConfigError(f"array_type={array_type!r} is unknown; use one of {ARRAY_TYPES}")
+        self.num_envs = check_count("num_envs=", num_envs, minimum=1)
+        self.array_type = check_choice("array_type", array_type, ARRAY_TYPES)
         if render_mode not in (None, "rgb_array"):
             raise ConfigError(
                 f"render_mode={render_mode!r} is not supported by the batched env; use None "
                 "or 'rgb_array' (a tuple of montages), or a single env for 'human'"
             )
-        self.num_envs = int(num_envs)
         self.device = resolve_device(device)
-        self.array_type = array_type
         self.copy = bool(copy) or array_type == "numpy"
         self.autoreset_mode = _resolve_autoreset_mode(autoreset_mode)
         metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
@@ -173,28 +173,20 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         self.render_mode = render_mode
         self._workers = VolumeWorkers(resolve_threads(num_threads, "num_threads"))
 
-        reference = InteractiveSegEnv(confidence=confidence, **env_kwargs)
-        self.rules = EpisodeRules.from_env(reference)
+        config = EnvConfig.from_kwargs(confidence=confidence, render_mode=render_mode, **env_kwargs)
+        self.config = config
         # the episodes on one case share its geodesic edge costs (never more cases than envs)
         self._encoders = (
-            EncoderCache(self.rules, self.num_envs) if EncoderCache.applies(self.rules) else None
+            EncoderCache(config, self.num_envs) if EncoderCache.applies(config) else None
         )
-        self.is_2d = reference.is_2d
-        self.max_steps = reference.max_steps
-        self.gamma = reference.gamma
-        self.eps = reference.eps
-        self.state = reference.state
-        self.reward_design = reference.reward_design
-        self.reward_kwargs = dict(reference.reward_kwargs)
-        self.confidence_fn = confidence
-        self._torch_reward = torch_reward_for(self.reward_design, self.reward_kwargs)
-        self._host_deltas = np.ascontiguousarray(reference.deltas, dtype=np.float32)
+        self._confidence = PendingConfidence(config.confidence_fn, self._as_confidence)
+        self._torch_reward = torch_reward_for(config.reward_design, config.reward_kwargs)
+        self._host_deltas = np.ascontiguousarray(config.deltas, dtype=np.float32)
         self._deltas = torch.as_tensor(self._host_deltas, device=self.device)
-        self.single_observation_space = reference.observation_space
-        self.single_action_space = reference.action_space
+        self.single_observation_space = config.observation_space()
+        self.single_action_space = config.action_space()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._view_shape: tuple[int, ...] = tuple(reference.volume_shape[reference.is_2d :])
 
         n = self.num_envs
         self._on_host = self.device.type == "cpu"
@@ -204,9 +196,8 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         self._ended = np.zeros(n, dtype=bool)
         self._dice = np.zeros(n, dtype=np.float64)
         self._started = False
-        self._pending_confidence: torch.Tensor | None = None
         self._buffers = _Buffers.allocate(
-            n, self.rules.volume_shape, self.rules.num_modalities, self.device
+            n, config.volume_shape, config.num_modalities, self.device
         )
 
     @property
@@ -229,7 +220,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
                 self._rngs[i] = seeding.np_random(seeds[i])[0]
         self._start_volumes(mask, case_indices)
         self._started = True
-        self._pending_confidence = None
+        self._confidence.clear()
         return self._export(self._observation()), self._info(mask)
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
@@ -245,8 +236,8 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         action = self._as_actions(actions)
         resetting = self._ended.copy()  # non-empty only in NEXT_STEP mode
         stepping = ~resetting
-        confidence = self._take_confidence(action)
-        if confidence is None and reward_traits(self.reward_design).needs_confidence:
+        confidence = self._confidence.take(self._observation, self._view(action))
+        if confidence is None and self.config.reward_traits.needs_confidence:
             raise ConfigError(
                 f"reward design {_name(self.reward_design)} needs the learner's action-confidence "
                 "map: pass confidence=callable(observations, actions) -> (N, D, H, W) to the "
@@ -274,29 +265,15 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         """``rgb_array``: one slice montage per sub-env (None before reset or without a mode)."""
         if self.render_mode is None or not self._started:
             return None
-        from segenv.render import render_montage
-
         buffers = self._buffers
         probability = buffers.probability.cpu().numpy()
         hint_pos, hint_neg = buffers.hint_pos.cpu().numpy(), buffers.hint_neg.cpu().numpy()
-        frames = []
-        for i, episode in enumerate(self._episodes):
-            if episode is None:  # pragma: no cover - reset() starts every volume
-                continue
-            case = episode.case
-            frames.append(
-                render_montage(
-                    case.image,
-                    probability[i],
-                    hint_pos[i],
-                    hint_neg[i],
-                    case.label,
-                    episode.clicks.coords,
-                    episode.clicks.labels,
-                    title=f"{case.name} · step {episode.step}",
-                )
+        return tuple(
+            episode_frame(
+                self._episode(i), probability[i], hint_pos[i], hint_neg[i], show_dice=False
             )
-        return tuple(frames)
+            for i in range(self.num_envs)
+        )
 
     def close_extras(self, **kwargs: Any) -> None:
         """Stop the worker threads."""
@@ -305,7 +282,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     # ------------------------------------------------------------ extra API
     def set_confidence(self, confidence: Any) -> None:
         """Give the learner's action confidence ``(N, D, H, W)`` in [0, 1] for the next step."""
-        self._pending_confidence = self._as_confidence(confidence, "set_confidence(maps)")
+        self._confidence.give(confidence, "set_confidence(maps)")
 
     @property
     def probability(self) -> torch.Tensor:
@@ -342,9 +319,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         )
 
     def _parse_options(self, options: dict[str, Any]) -> tuple[np.ndarray, list[int | None]]:
-        unknown = sorted(set(options) - set(_RESET_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown reset option(s) {unknown}; supported: {_RESET_OPTIONS}")
+        check_reset_options(options, _RESET_OPTIONS)
         n = self.num_envs
         mask = options.get("reset_mask")
         if mask is None:
@@ -369,7 +344,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         )
 
     def _as_actions(self, actions: Any) -> torch.Tensor:
-        expected = (self.num_envs, *self._view_shape)
+        expected = (self.num_envs, *self.view_shape)
         if isinstance(actions, torch.Tensor):
             if actions.device != self.device:
                 raise InputTypeError(
@@ -401,7 +376,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
                 f"actions have shape {tuple(tensor.shape)}, expected {expected} (one action "
                 "index per voxel of each sub-env); sample with envs.action_space.sample()"
             )
-        action = tensor.reshape(self.num_envs, *self.rules.volume_shape).long().contiguous()
+        action = tensor.reshape(self.num_envs, *self.volume_shape).long().contiguous()
         if self.validate_actions:
             self._check_action_range(action)
         return action
@@ -417,7 +392,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
             )
 
     def _as_confidence(self, confidence: Any, what: str) -> torch.Tensor:
-        expected = (self.num_envs, *self._view_shape)
+        expected = (self.num_envs, *self.view_shape)
         tensor = torch.as_tensor(confidence, device=self.device).to(torch.float32, copy=True)
         if tuple(tensor.shape) != expected:
             raise ConfigError(f"{what} has shape {tuple(tensor.shape)}, expected {expected}")
@@ -426,16 +401,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         low, high = (float(v) for v in torch.aminmax(tensor))
         if low < 0 or high > 1:
             raise ConfigError(f"{what} has values in [{low}, {high}]; they must lie in [0, 1]")
-        return tensor.reshape(self.num_envs, *self.rules.volume_shape)
-
-    def _take_confidence(self, action: torch.Tensor) -> torch.Tensor | None:
-        if self._pending_confidence is not None:
-            confidence, self._pending_confidence = self._pending_confidence, None
-            return confidence
-        if self.confidence_fn is None:
-            return None
-        result = self.confidence_fn(self._observation(), self._view(action))
-        return self._as_confidence(result, "confidence= callable output")
+        return tensor.reshape(self.num_envs, *self.volume_shape)
 
     # ------------------------------------------------------ internals: the MDP
     def _start_volumes(self, mask: np.ndarray, case_indices: Sequence[int | None]) -> None:
@@ -446,25 +412,24 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         edge costs and the initial clicks run per volume on the workers.
         """
         indices = [int(i) for i in np.flatnonzero(mask)]
-        cases = {i: pick_case(self.rules, self._generator(i), case_indices[i]) for i in indices}
-        started: dict[int, _Started] = {}
+        cases = {i: pick_case(self.config, self._generator(i), case_indices[i]) for i in indices}
+        started: dict[int, EpisodeStart] = {}
 
         def start(i: int) -> None:
-            result = start_episode(self.rules, self._generator(i), cases[i], self._encoders)
+            result = start_episode(self.config, self._generator(i), cases[i], self._encoders)
             if self._on_host:
-                self._write_start(i, *result)
+                self._write_start(i, result)
             else:  # device tensors are written from this thread only
                 started[i] = result
 
         self._workers.run(start, indices)
         for i in indices if not self._on_host else ():
-            self._write_start(i, *started[i])
+            self._write_start(i, started[i])
 
-    def _write_start(
-        self, i: int, episode: VolumeEpisode, probability: np.ndarray, update: HintUpdate | None
-    ) -> None:
+    def _write_start(self, i: int, start: EpisodeStart) -> None:
         """Sub-env ``i``'s new episode into the buffers: ``p(0)``, label, image, hints, Dice."""
-        case, buffers = episode.case, self._buffers
+        episode, probability, buffers = start.episode, start.probability, self._buffers
+        case = episode.case
         self._episodes[i] = episode
         self._steps[i] = 0
         self._ended[i] = False
@@ -472,12 +437,12 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         self._put(buffers.probability[i], probability)
         self._put(buffers.label[i], case.label)
         self._put(buffers.label_size[i], np.asarray(np.count_nonzero(case.label)))
-        self._put(buffers.observation[i, : self.rules.num_modalities], case.image)
-        self._put(buffers.ce[i], cross_entropy(probability, case.label, self.eps))
+        self._put(buffers.observation[i, : self.num_modalities], case.image)
+        self._put(buffers.ce[i], start.cross_entropy)
         self._zero(buffers.hint_pos[i])
         self._zero(buffers.hint_neg[i])
-        if update is not None:
-            self._apply_hint_update(i, update)
+        if start.hints is not None:
+            self._apply_hint_update(i, start.hints)
         self._write_probability_channel(i, probability, prediction)
         self._dice[i] = dice(prediction, case.label)
 
@@ -496,7 +461,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         gain, label = buffers.gain.numpy(), buffers.label.numpy()
         prediction, actions = buffers.prediction.numpy(), action.contiguous().numpy()
         confidences = None if confidence is None else confidence.numpy()
-        relative = reward_traits(self.reward_design).is_gain  # its reward map is the gain
+        relative = self.config.reward_traits.is_gain  # its reward map is the gain itself
         reward_buffer = buffers.gain if relative else buffers.reward
         reward_map = reward_buffer.numpy()
         rewards = np.zeros(n, dtype=np.float64)
@@ -562,7 +527,7 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
         rewards = torch.mean(reward_map, dim=(1, 2, 3), dtype=torch.float64)
         self._dice[:] = self._batch_dice()
         buffers = self._buffers
-        channel = buffers.observation[:, self.rules.num_modalities]
+        channel = buffers.observation[:, self.num_modalities]
         if self.state == "binary":
             torch.ge(buffers.probability, 0.5, out=buffers.prediction)
             channel.copy_(buffers.prediction)
@@ -633,11 +598,11 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
             episode = self._episode(i)
             episode.step = int(self._steps[i])
             update = interact(
-                self.rules,
+                self.config,
                 episode,
                 probability[i],
                 prediction[i],
-                self.rules.clicks_per_step,
+                self.clicks_per_step,
                 None if confidences is None else confidences[i],
                 self._generator(i),
             )
@@ -656,23 +621,27 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     def _apply_hint_update(self, i: int, update: HintUpdate) -> None:
         """Merge (``max``) or replace sub-env ``i``'s hint maps, in place."""
         buffers = self._buffers
+        if self._on_host:  # numpy views of the rows: the episode's own update
+            apply_hint_update(buffers.hint_pos[i].numpy(), buffers.hint_neg[i].numpy(), update)
+            return
         pairs = ((buffers.hint_pos, update.positive), (buffers.hint_neg, update.negative))
         for hints, new in pairs:
             row = hints[i]
             if new is None:
                 if update.replace:
-                    self._zero(row)
+                    row.zero_()
             elif update.replace:
-                self._put(row, new)
+                row.copy_(torch.from_numpy(np.require(new, requirements="W")))
             else:
-                self._merge_max(row, new)
+                upload = torch.from_numpy(np.require(new, requirements="W")).to(self.device)
+                torch.maximum(row, upload, out=row)
 
     def _write_probability_channel(
         self, i: int, probability: np.ndarray, prediction: np.ndarray
     ) -> None:
         """Sub-env ``i``'s ``p`` (or ``p >= 0.5``) into its observation."""
         value = prediction if self.state == "binary" else probability
-        self._put(self._buffers.observation[i, self.rules.num_modalities], value)
+        self._put(self._buffers.observation[i, self.num_modalities], value)
 
     def _observation(self) -> torch.Tensor:
         """The observation buffer (kept current by every write of ``p`` and the hints)."""
@@ -690,23 +659,18 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
     def _info(self, mask: np.ndarray) -> dict[str, Any]:
         """Vector-layout info of the sub-envs in ``mask`` (others: default values, mask False)."""
         n = self.num_envs
-        clicks = np.full(n, None, dtype=object)
-        cases = np.full(n, None, dtype=object)
-        num_clicks = np.zeros(n, dtype=np.int64)
-        for i in np.flatnonzero(mask):
-            episode = self._episode(int(i))
-            clicks[i] = ClickInfo(episode.clicks.as_dict())
-            cases[i] = episode.case.name
-            num_clicks[i] = len(episode.clicks)
-        values = {
-            "dice": np.where(mask, self._dice, 0.0),
-            "clicks": clicks,
-            "num_clicks": num_clicks,
-            "step": np.where(mask, self._steps, 0),
-            "case": cases,
+        columns = {
+            "dice": np.zeros(n, dtype=np.float64),
+            "clicks": np.full(n, None, dtype=object),
+            "num_clicks": np.zeros(n, dtype=np.int64),
+            "step": np.zeros(n, dtype=np.int64),
+            "case": np.full(n, None, dtype=object),
         }
+        for i in np.flatnonzero(mask):
+            for key, value in episode_info(self._episode(int(i)), self._dice[i]).items():
+                columns[key][i] = value
         info: dict[str, Any] = {}
-        for key, value in values.items():
+        for key, value in columns.items():
             info[key] = value
             info[f"_{key}"] = mask.copy()
         return info
@@ -778,15 +742,6 @@ class BatchedInteractiveSegEnv(VectorEnv):  # type: ignore[type-arg]
             row.numpy().fill(0)
         else:
             row.zero_()
-
-    def _merge_max(self, row: torch.Tensor, values: np.ndarray) -> None:
-        """``row = max(row, values)`` in place."""
-        if self._on_host:
-            target = row.numpy()
-            np.maximum(target, values, out=target)
-        else:
-            upload = torch.from_numpy(np.require(values, requirements="W")).to(self.device)
-            torch.maximum(row, upload, out=row)
 
     def _as_device(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array).to(self.device)

@@ -1,28 +1,32 @@
-"""The per-volume, sequential half of an episode, shared by the batched views.
+"""One volume's episode: case, augmentation, ``p(0)``, clicks, hints, confidence, the numpy step.
 
-A step of the MDP has a dense half (the action update, the rewards, Dice, the observation: the
-same arithmetic on every voxel, which the batched env does in torch on a GPU and in numba on a
-CPU) and a per-volume half that is inherently sequential: picking the case, ``p(0)``, the
-simulated user's clicks and the hint encodings. This module is the second half, on numpy,
-written with the same pure functions and in the same order of random draws as
-:class:`~segenv.envs.interactive_seg.InteractiveSegEnv`, so that a view whose volume ``i`` owns
-a generator seeded like the reference env's ``np_random`` reproduces the reference episode
-exactly (the batched env's tests check it click by click). Each function touches only the
-volume it is given (its episode, its generator, its arrays), so different volumes may run on
-different threads.
+Every env face runs its volumes through these functions: the reference env
+(:class:`~segenv.envs.interactive_seg.InteractiveSegEnv`, and through it the PettingZoo view)
+for its one volume, the batched env (:class:`~segenv.envs.batched.BatchedInteractiveSegEnv`)
+for each of its N volumes, on worker threads. A volume's random draws all come from its own
+generator, in one order (the case, augmentation, ``p(0)``, the clicks of each step), so a
+batched volume whose generator is seeded like the reference env's ``np_random`` replays the
+reference episode exactly. Each function touches only the volume it is given (its episode,
+its generator, its arrays), so different volumes may run on different threads.
+
+The dense per-voxel half of a step (:func:`step_volume`: eq 2, the cross-entropies, the reward
+map) is here on numpy for one volume; the batched env runs the same arithmetic batched
+(numba kernels on a CPU, torch on a GPU) and its tests check it bit for bit against this.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from segenv.data.case import Case, CaseSource
-from segenv.envs.interactive_seg import InteractiveSegEnv
+from segenv.actions import apply_action
+from segenv.data.case import Case
+from segenv.envs.config import ConfidenceFn, EnvConfig
 from segenv.errors import ConfigError, DataError
 from segenv.hints import (
     HINT_ENCODERS,
@@ -31,64 +35,34 @@ from segenv.hints import (
     geodesic_encoder,
     make_hint_encoder,
 )
-from segenv.initialisers import Initialiser, initial_probability
-from segenv.interaction import Clicks, UserContext, simulate_clicks, wants_noise_hints
+from segenv.initialisers import initial_probability
+from segenv.interaction import Clicks, UserContext, simulate_clicks
+from segenv.metrics import dice
+from segenv.rewards import RewardInputs, compute_reward, cross_entropy
 
 __all__ = [
+    "ClickInfo",
     "EncoderCache",
     "EpisodeRules",
+    "EpisodeStart",
     "HintUpdate",
+    "PendingConfidence",
+    "StepOutcome",
     "VolumeEpisode",
+    "apply_hint_update",
+    "check_reset_options",
+    "episode_frame",
+    "episode_info",
     "interact",
     "pick_case",
     "start_episode",
+    "step_volume",
 ]
 
+EpisodeRules = EnvConfig
+"""The settings an episode reads: the env's :class:`~segenv.envs.config.EnvConfig`."""
 
-@dataclass(frozen=True)
-class EpisodeRules:
-    """The resolved settings of the per-volume half, taken from a validated reference env.
-
-    Build it with :meth:`from_env` so that every argument is validated once, by the reference
-    env's constructor, and both views read the same values.
-    """
-
-    dataset: CaseSource
-    augment: bool
-    volume_shape: tuple[int, int, int]
-    num_modalities: int
-    initialiser: Initialiser
-    initialiser_kwargs: dict[str, Any]
-    hints: Any
-    hint_kwargs: dict[str, Any]
-    user: Any
-    user_kwargs: dict[str, Any]
-    clicks_per_step: int
-    initial_clicks: int
-    click_noise: int
-    accumulate_hints: bool
-    noise_hints: bool
-
-    @classmethod
-    def from_env(cls, env: InteractiveSegEnv) -> EpisodeRules:
-        """Read the rules of a (validated) reference env."""
-        return cls(
-            dataset=env.dataset,
-            augment=env.augment,
-            volume_shape=env.volume_shape,
-            num_modalities=env.num_modalities,
-            initialiser=env.initialiser,
-            initialiser_kwargs=dict(env.initialiser_kwargs),
-            hints=env.hints,
-            hint_kwargs=dict(env.hint_kwargs),
-            user=env.user,
-            user_kwargs=dict(env.user_kwargs),
-            clicks_per_step=env.clicks_per_step,
-            initial_clicks=env.initial_clicks,
-            click_noise=env.click_noise,
-            accumulate_hints=env.accumulate_hints,
-            noise_hints=wants_noise_hints(env.user),
-        )
+M = TypeVar("M")
 
 
 @dataclass
@@ -117,6 +91,29 @@ class HintUpdate:
     replace: bool
 
 
+@dataclass(frozen=True)
+class EpisodeStart:
+    """A volume's new episode: the episode, ``p(0)``, its cross-entropy, the initial hints.
+
+    ``hints`` is None when the hint maps stay all zero.
+    """
+
+    episode: VolumeEpisode
+    probability: np.ndarray
+    cross_entropy: np.ndarray
+    hints: HintUpdate | None
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """The dense half of one volume's step: the new ``p`` and cross-entropy, the maps."""
+
+    probability: np.ndarray
+    cross_entropy: np.ndarray
+    reward_map: np.ndarray
+    gain: np.ndarray
+
+
 class EncoderCache:
     """Geodesic hint encoders built once per case and shared by the episodes on that case.
 
@@ -130,7 +127,7 @@ class EncoderCache:
     recently used dropped first. Safe to call from several threads.
     """
 
-    def __init__(self, rules: EpisodeRules, capacity: int) -> None:
+    def __init__(self, rules: EnvConfig, capacity: int) -> None:
         """Encoders for the episodes of ``rules``; see :meth:`applies`."""
         self.rules = rules
         self.capacity = max(1, int(capacity))
@@ -138,7 +135,7 @@ class EncoderCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def applies(rules: EpisodeRules) -> bool:
+    def applies(rules: EnvConfig) -> bool:
         """True for the built-in geodesic encoding without augmentation (else: no sharing)."""
         return not rules.augment and HINT_ENCODERS.get(rules.hints) is geodesic_encoder
 
@@ -161,8 +158,19 @@ class EncoderCache:
         return built
 
 
-def pick_case(rules: EpisodeRules, rng: np.random.Generator, case_index: int | None) -> Case:
-    """The episode's case: ``case_index``, or uniform with ``rng`` (the reference env's draw)."""
+# ------------------------------------------------------------------------------- reset
+
+
+def check_reset_options(options: Mapping[str, Any], supported: tuple[str, ...]) -> None:
+    """Raise a :class:`ConfigError` naming any option of ``options`` not in ``supported``."""
+    unknown = sorted(set(options) - set(supported))
+    if unknown:
+        names = ", ".join(repr(name) for name in supported)
+        raise ConfigError(f"unknown reset option(s) {unknown}; supported: {names}")
+
+
+def pick_case(rules: EnvConfig, rng: np.random.Generator, case_index: int | None) -> Case:
+    """The episode's case: ``case_index``, or uniform with ``rng`` (the episode's first draw)."""
     size = len(rules.dataset)
     if case_index is None:
         index = int(rng.integers(size))
@@ -181,29 +189,25 @@ def pick_case(rules: EpisodeRules, rng: np.random.Generator, case_index: int | N
 
 
 def start_episode(
-    rules: EpisodeRules,
+    rules: EnvConfig,
     rng: np.random.Generator,
     case: Case,
     encoders: EncoderCache | None = None,
-) -> tuple[VolumeEpisode, np.ndarray, HintUpdate | None]:
+) -> EpisodeStart:
     """Start one volume's episode on ``case``: augmentation, ``p(0)``, the initial clicks.
 
-    The reference env's reset is :func:`pick_case` then this, with the same generator; the
-    batched env picks every volume's case first, on one thread (case sources need not be
-    thread-safe), then starts the volumes in parallel.
+    A reset is :func:`pick_case` then this, with the same generator; the batched env picks
+    every volume's case first, on one thread (case sources need not be thread-safe), then
+    starts the volumes in parallel.
 
     Args:
         rules: the env's settings.
         rng: the volume's generator, right after :func:`pick_case` drew from it.
         case: the case :func:`pick_case` returned.
         encoders: shared per-case encoders (only used without augmentation), or None to
-            build the hint encoder here as the reference env does.
-
-    Returns:
-        The episode, ``p(0)`` as float32 ``(D, H, W)``, and the hint update of the initial
-        clicks (None: the hints stay all zero).
+            build the episode's own hint encoder.
     """
-    if rules.augment:  # training augmentation, with the volume's generator (as the env)
+    if rules.augment:  # training augmentation (SPEC §5), before the initialiser
         from segenv.data.preprocess import augment_case
 
         case = augment_case(case, rng)
@@ -215,11 +219,47 @@ def start_episode(
     episode = VolumeEpisode(case, encoder)
     prediction = probability >= 0.5
     update = interact(rules, episode, probability, prediction, rules.initial_clicks, None, rng)
-    return episode, probability, update
+    entropy = cross_entropy(probability, case.label, rules.eps)
+    return EpisodeStart(episode, probability, entropy, update)
+
+
+# -------------------------------------------------------------------------------- step
+
+
+def step_volume(
+    rules: EnvConfig,
+    probability: np.ndarray,
+    entropy: np.ndarray,
+    label: np.ndarray,
+    action: np.ndarray,
+    confidence: np.ndarray | None,
+) -> StepOutcome:
+    """Eq 2 on one volume, then the cross-entropy (eq 4) and the reward map of the design.
+
+    Args:
+        rules: the env's settings (deltas, ``eps``, the reward design and its parameters).
+        probability: float32 ``(D, H, W)``, ``p`` before the action.
+        entropy: its cross-entropy.
+        label: bool ``(D, H, W)`` ground truth.
+        action: int ``(D, H, W)`` indices into the action set (validated).
+        confidence: the learner's action confidence ``(D, H, W)``, or None.
+    """
+    current = apply_action(probability, action, rules.deltas)
+    inputs = RewardInputs(
+        previous=probability,
+        current=current,
+        label=label,
+        ce_previous=entropy,
+        ce_current=cross_entropy(current, label, rules.eps),
+        confidence=confidence,
+        eps=rules.eps,
+    )
+    reward_map = compute_reward(rules.reward_design, inputs, **rules.reward_kwargs)
+    return StepOutcome(current, inputs.ce_current, reward_map, inputs.gain)
 
 
 def interact(
-    rules: EpisodeRules,
+    rules: EnvConfig,
     episode: VolumeEpisode,
     probability: np.ndarray,
     prediction: np.ndarray,
@@ -273,3 +313,128 @@ def interact(
         for side in (True, False)
     ]
     return HintUpdate(encoded[0], encoded[1], replace=not rules.accumulate_hints)
+
+
+def apply_hint_update(positive: np.ndarray, negative: np.ndarray, update: HintUpdate) -> None:
+    """Merge (``max``) or replace one volume's float32 hint maps with ``update``, in place."""
+    for hints, new in ((positive, update.positive), (negative, update.negative)):
+        if new is None:
+            if update.replace:
+                hints.fill(0)
+        elif update.replace:
+            np.copyto(hints, new)
+        else:
+            np.maximum(hints, new, out=hints)
+
+
+class PendingConfidence(Generic[M]):
+    """Where a step's action confidence comes from: a map given ahead, else the callable.
+
+    ``check(value, what)`` validates a map (numpy for the reference env, a tensor batch for
+    the batched env) and returns it in the volume layout.
+    """
+
+    def __init__(self, fn: ConfidenceFn | None, check: Callable[[Any, str], M]) -> None:
+        """``fn(observation, action)``: the ``confidence=`` callable, or None."""
+        self.fn = fn
+        self._check = check
+        self._pending: M | None = None
+
+    def give(self, confidence: Any, what: str) -> None:
+        """Keep a validated map for the next step (``set_confidence``)."""
+        self._pending = self._check(confidence, what)
+
+    def clear(self) -> None:
+        """Forget a map given ahead (at reset)."""
+        self._pending = None
+
+    def take(self, observation: Callable[[], Any], action: Any) -> M | None:
+        """The map given ahead (used once), else ``fn(observation(), action)``, else None."""
+        if self._pending is not None:
+            confidence, self._pending = self._pending, None
+            return confidence
+        if self.fn is None:
+            return None
+        return self._check(self.fn(observation(), action), "confidence= callable output")
+
+
+# -------------------------------------------------------------------------- reporting
+
+
+def episode_info(episode: VolumeEpisode, dice_value: float) -> dict[str, Any]:
+    """A volume's ``info``: Dice, its clicks so far, their number, the step and the case."""
+    return {
+        "dice": dice_value,
+        "clicks": ClickInfo(episode.clicks.as_dict()),
+        "num_clicks": len(episode.clicks),
+        "step": episode.step,
+        "case": episode.case.name,
+    }
+
+
+def episode_frame(
+    episode: VolumeEpisode,
+    probability: np.ndarray,
+    hint_pos: np.ndarray,
+    hint_neg: np.ndarray,
+    *,
+    show_dice: bool = True,
+) -> np.ndarray:
+    """The slice montage of a volume's state (:func:`segenv.render.render_montage`)."""
+    from segenv.render import render_montage
+
+    case = episode.case
+    title = f"{case.name} · step {episode.step}"
+    if show_dice:
+        title += f" · Dice {dice(probability >= 0.5, case.label):.3f}"
+    return render_montage(
+        case.image,
+        probability,
+        hint_pos,
+        hint_neg,
+        case.label,
+        episode.clicks.coords,
+        episode.clicks.labels,
+        title=title,
+    )
+
+
+class ClickInfo(Mapping[str, np.ndarray]):
+    """``info["clicks"]``: read-only ``{"coords", "labels", "steps"}`` arrays of the clicks so far.
+
+    Deliberately not a ``dict``: Gymnasium's vector envs stack the arrays of dict-valued infos
+    across sub-envs, which fails when the sub-envs have different click counts, and keep any
+    other object whole in an object array (``info["clicks"][i]["coords"]``).
+    """
+
+    __slots__ = ("_arrays",)
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self._arrays = dict(arrays)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return self.keys() == other.keys() and all(
+            np.array_equal(value, other[key]) for key, value in self._arrays.items()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ClickInfo({self._arrays!r})"
+
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        return self._arrays
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        self._arrays = state

@@ -2,7 +2,9 @@
 
 ``parallel_env(**kwargs)`` builds a :class:`VoxelAgentsParallelEnv`, ``env(**kwargs)`` its AEC
 form through PettingZoo's ``parallel_to_aec`` (``raw_env`` without the order-enforcing
-wrapper), as PettingZoo's environment modules do; ``segenv.marl`` re-exports the three.
+wrapper), as PettingZoo's environment modules do; ``segenv.marl`` re-exports the three. The
+view is built from the same :class:`~segenv.envs.config.EnvConfig` as the other faces and
+steps the reference env, whose episode runs through :mod:`segenv.envs.episode`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec, parallel_to_aec_wrapper
 
 from segenv.actions import validate_action
+from segenv.envs.config import EnvConfig
 from segenv.envs.interactive_seg import InteractiveSegEnv
 from segenv.errors import ConfigError, EnvStateError, InputTypeError
 
@@ -87,17 +90,18 @@ class VoxelAgentsParallelEnv(ParallelEnv[AgentID, np.ndarray, int]):
                 f"patch_size= must be an odd int >= 1 (1 = the voxel itself, 3 = its "
                 f"3x3x3 neighbourhood), got {patch_size!r}"
             )
-        self.env = InteractiveSegEnv(**env_kwargs)
+        self.config = EnvConfig.from_kwargs(**env_kwargs)
+        self.env = InteractiveSegEnv.from_config(self.config)
         self.patch_size = int(patch_size)
-        self.render_mode = self.env.render_mode
-        self.view_shape: tuple[int, ...] = tuple(self.env.volume_shape[self.env.is_2d :])
-        self._volume_shape = self.env.volume_shape
+        self.render_mode = self.config.render_mode
+        self.view_shape: tuple[int, ...] = self.config.view_shape
+        self._volume_shape = self.config.volume_shape
         self.possible_agents: list[AgentID] = [
             agent_name(*coords) for coords in np.ndindex(*self._volume_shape)
         ]
         self.agents: list[AgentID] = []
         self._index = {agent: i for i, agent in enumerate(self.possible_agents)}
-        self._action_space = spaces.Discrete(len(self.env.deltas))
+        self._action_space = spaces.Discrete(self.config.num_actions)
         volume_space: spaces.Box = self.env.observation_space  # type: ignore[assignment]
         self._observation_space = _patch_space(volume_space, self.patch_size)
         self.state_space = self.env.observation_space
@@ -224,7 +228,7 @@ class VoxelAgentsParallelEnv(ParallelEnv[AgentID, np.ndarray, int]):
     @property
     def num_actions(self) -> int:
         """K, the size of every agent's action set."""
-        return len(self.env.deltas)
+        return self.config.num_actions
 
     # --------------------------------------------------------------- internals
     def _check_agent(self, agent: AgentID) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from segenv.envs.episode import (
     EncoderCache,
     EpisodeRules,
+    EpisodeStart,
     HintUpdate,
     VolumeEpisode,
     interact,
@@ -15,6 +16,7 @@ from segenv.envs.episode import (
 __all__ = [
     "EncoderCache",
     "EpisodeRules",
+    "EpisodeStart",
     "HintUpdate",
     "VolumeEpisode",
     "interact",
