@@ -240,7 +240,7 @@ def _expect_info_masks(info: dict[str, Any], n: int) -> None:
 class _SignProbe:
     """How to reset and step one kind of segenv env for the reward-sign check (numpy maps)."""
 
-    reset: Callable[[], None]
+    reset: Callable[[], object]
     state: Callable[[], tuple[np.ndarray, np.ndarray]]  # probability, label (batch-first)
     step: Callable[[np.ndarray], np.ndarray]  # joint action → reward maps (batch-first)
     deltas: np.ndarray
@@ -311,41 +311,32 @@ def _single_probe(env: Any, base: InteractiveSegEnv, seed: int) -> _SignProbe:
         info = env.step(action[0].reshape(base.action_space.shape))[4]
         return np.asarray(info["reward_map"])[None]
 
-    return _SignProbe(
-        reset=lambda: env.reset(seed=seed),
-        state=lambda: (
-            base.probability.reshape(1, *base.volume_shape),
-            base.case.label[None],
-        ),
-        step=step,
-        deltas=np.asarray(base.deltas),
-        design=base.reward_design,
-        give_confidence=lambda: _give_neutral_confidence(base),
-    )
-
-
-def _give_neutral_confidence(env: InteractiveSegEnv) -> None:
-    """The confidence design needs a confidence map: a neutral 0.5 where none is supplied."""
-    if reward_traits(env.reward_design).needs_confidence and env.confidence_fn is None:
-        env.set_confidence(np.full_like(env.probability, 0.5))
+    return _reference_probe(base, lambda: env.reset(seed=seed), step)
 
 
 def _parallel_probe(view: Any, seed: int) -> _SignProbe:
-    reference = view.env
-
     def step(action: np.ndarray) -> np.ndarray:
         return np.asarray(view.step_array(action[0].reshape(view.view_shape))[1])[None]
 
+    return _reference_probe(view.env, lambda: view.reset_array(seed=seed), step)
+
+
+def _reference_probe(
+    base: InteractiveSegEnv, reset: Callable[[], object], step: Callable[[np.ndarray], np.ndarray]
+) -> _SignProbe:
+    """The probe of the reference env itself or of a view that steps it."""
+
+    def give_confidence() -> None:  # the confidence design needs a map: a neutral 0.5
+        if reward_traits(base.reward_design).needs_confidence and base.confidence_fn is None:
+            base.set_confidence(np.full_like(base.probability, 0.5))
+
     return _SignProbe(
-        reset=lambda: view.reset_array(seed=seed),
-        state=lambda: (
-            reference.probability.reshape(1, *reference.volume_shape),
-            reference.case.label[None],
-        ),
+        reset=reset,
+        state=lambda: (base.probability.reshape(1, *base.volume_shape), base.case.label[None]),
         step=step,
-        deltas=np.asarray(reference.deltas),
-        design=reference.reward_design,
-        give_confidence=lambda: _give_neutral_confidence(reference),
+        deltas=np.asarray(base.deltas),
+        design=base.reward_design,
+        give_confidence=give_confidence,
     )
 
 
