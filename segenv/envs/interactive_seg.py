@@ -152,7 +152,7 @@ class InteractiveSegEnv(EnvSettings, gym.Env[np.ndarray, np.ndarray]):
         gamma: float = 0.95,
         render_mode: str | None = None,
     ) -> None:
-        """Build the env; every argument is validated here (see the class docstring)."""
+        """Build the env (see the class docstring); ``EnvConfig.from_kwargs`` validates it all."""
         arguments = {name: value for name, value in locals().items() if name != "self"}
         self._adopt(EnvConfig.from_kwargs(**arguments))
 
