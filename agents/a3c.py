@@ -45,7 +45,9 @@ from torch import multiprocessing as mp
 from torch import nn
 from torch.nn import functional as F
 
-from agents.common import (
+from segenv.errors import ConfigError
+
+from .common import (
     NetworkConfig,
     NetworkPolicy,
     Rollout,
@@ -72,7 +74,6 @@ from agents.common import (
     spatial_mean,
     value_loss,
 )
-from segenv.errors import ConfigError
 
 ADVANTAGES = ("mean", "voxel")
 
@@ -632,7 +633,7 @@ def _clone(learner: Learner) -> Learner:
 
 def load_policy(out_dir: Path, *, greedy: bool = True, device: str = "cpu") -> NetworkPolicy:
     """The trained policy of a run directory, for :func:`agents.evaluation.evaluate_policy`."""
-    from agents.common import args_from_dict, load_checkpoint
+    from .common import args_from_dict, load_checkpoint
 
     state = load_checkpoint(Path(out_dir) / "checkpoint.pt")
     if state is None:

@@ -46,15 +46,15 @@ class LearnerSpec:
 
 
 LEARNERS: dict[str, LearnerSpec] = {
-    "a3c": LearnerSpec("agents.a3c", "IteR-MRL's A3C with the fully convolutional actor-critic"),
-    "mecca": LearnerSpec("agents.mecca", "MECCA: A3C + action-confidence network and guide"),
-    "ppo": LearnerSpec("agents.sb3", "stable-baselines3 PPO with VoxelPolicy", (("algo", "ppo"),)),
-    "a2c": LearnerSpec("agents.sb3", "stable-baselines3 A2C with VoxelPolicy", (("algo", "a2c"),)),
+    "a3c": LearnerSpec(".a3c", "IteR-MRL's A3C with the fully convolutional actor-critic"),
+    "mecca": LearnerSpec(".mecca", "MECCA: A3C + action-confidence network and guide"),
+    "ppo": LearnerSpec(".sb3", "stable-baselines3 PPO with VoxelPolicy", (("algo", "ppo"),)),
+    "a2c": LearnerSpec(".sb3", "stable-baselines3 A2C with VoxelPolicy", (("algo", "a2c"),)),
     "intercnn": LearnerSpec(
-        "agents.supervised", "InterCNN: supervised, iterative, binary previous segmentation"
+        ".supervised", "InterCNN: supervised, iterative, binary previous segmentation"
     ),
     "rnet": LearnerSpec(
-        "agents.supervised",
+        ".supervised",
         "DeepIGeoS R-Net: supervised one-step refinement with geodesic hints",
         (("variant", "rnet"), ("state", "probability")),
     ),
@@ -65,7 +65,7 @@ def learner_module(name: str) -> types.ModuleType:
     """Import the module of learner ``name``."""
     if name not in LEARNERS:
         raise ConfigError(f"learner {name!r} is unknown; choose one of {sorted(LEARNERS)}")
-    return importlib.import_module(LEARNERS[name].module)
+    return importlib.import_module(LEARNERS[name].module, __package__)
 
 
 # ------------------------------------------------------------------------------ Args flags
@@ -157,7 +157,7 @@ def train_command(argv: Sequence[str]) -> int:
     namespace = parser.parse_args(argv)
     preset = dataclasses.replace(module.CONFIGS[namespace.config], **dict(spec.fixed))
     if namespace.resume and (namespace.out / "config.json").exists():
-        from agents.common import args_from_dict, read_config
+        from .common import args_from_dict, read_config
 
         recorded_learner, recorded = read_config(namespace.out)
         if recorded_learner != known.learner:
@@ -230,16 +230,16 @@ def evaluate_run(
     """
     import gymnasium as gym
 
-    from agents.common import args_from_dict, env_id_of, env_kwargs, read_config
-    from agents.evaluation import (
+    from .common import args_from_dict, env_id_of, env_kwargs, read_config
+    from .evaluation import (
         VoxelFlips,
         compare_policies,
         comparison_table,
         flips_table,
         summary_record,
     )
-    from agents.graphcut import GraphCutPolicy
-    from agents.scripted import hint_follower_policy, noop_policy
+    from .graphcut import GraphCutPolicy
+    from .scripted import hint_follower_policy, noop_policy
 
     learner, recorded = read_config(run)
     module = learner_module(learner)
@@ -304,13 +304,13 @@ def evaluate_run(
 def learners_command(argv: Sequence[str]) -> int:
     """``segenv learners``: list what can be trained."""
     for name, spec in LEARNERS.items():
-        print(f"{name:8s} {spec.summary} ({spec.module})")
+        print(f"{name:8s} {spec.summary} ({__package__}{spec.module})")
     return 0
 
 
 def benchmark_command(argv: Sequence[str]) -> int:
     """``segenv benchmark reward_designs|ablations ...``: see :mod:`agents.suite`."""
-    from agents.suite import benchmark_command as run_benchmark
+    from .suite import benchmark_command as run_benchmark
 
     return run_benchmark(argv)
 

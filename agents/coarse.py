@@ -11,7 +11,8 @@ of ``train1``, best checkpoint kept) → probabilities for ``train2`` and ``test
 ``<out>/probabilities/<case>.npy`` (atomically). A second run with the same settings finds
 them and does nothing. The env reads them through the ``probability_files`` initialiser::
 
-    python -m agents.coarse --dataset path/to/Task01_BrainTumour --preset brats_flair_whole_tumour
+    python -m segenv_agents.coarse --dataset path/to/Task01_BrainTumour \
+        --preset brats_flair_whole_tumour
 
     env = gym.make("InteractiveSeg3D-v0", dataset=splits_sources["train2"],
                    initialiser="probability_files",
@@ -355,7 +356,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``python -m agents.coarse``."""
+    """Entry point of ``python -m segenv_agents.coarse``."""
     run(parse_args(argv))
 
 

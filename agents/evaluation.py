@@ -15,9 +15,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.scripted import Policy
 from segenv.errors import ConfigError
 from segenv.metrics import InteractiveMetrics, assd, markdown_table
+
+from .scripted import Policy
 
 
 def flip_counts(before: np.ndarray, after: np.ndarray, label: np.ndarray) -> tuple[int, int]:

@@ -45,8 +45,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents import a3c
-from agents.common import (
+from segenv.errors import ConfigError
+from segenv.rewards import printed_confidence_weight
+
+from . import a3c
+from .common import (
     ConfidenceNet,
     NetworkConfig,
     NetworkPolicy,
@@ -68,8 +71,6 @@ from agents.common import (
     spatial_dims_of,
     sub_envs,
 )
-from segenv.errors import ConfigError
-from segenv.rewards import printed_confidence_weight
 
 
 def shifted_confidence_weight(

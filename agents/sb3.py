@@ -54,7 +54,9 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
-from agents.common import (
+from segenv.errors import ConfigError, InputTypeError, describe
+
+from .common import (
     NetworkConfig,
     NetworkPolicy,
     RunArgs,
@@ -69,7 +71,6 @@ from agents.common import (
     spatial_dims_of,
     write_config,
 )
-from segenv.errors import ConfigError, InputTypeError, describe
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C}
 CHECKPOINT_NAME = "checkpoint.zip"
@@ -512,7 +513,7 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
 
 def load_model(out_dir: Path, *, device: str = "cpu") -> BaseAlgorithm:
     """The SB3 model of a run directory."""
-    from agents.common import args_from_dict, read_config
+    from .common import args_from_dict, read_config
 
     _, recorded = read_config(out_dir)
     args = args_from_dict(Args, recorded)

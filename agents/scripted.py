@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     import time
 
     import segenv  # noqa: F401  (registers the env ids)
-    from agents.evaluation import evaluate_policy
+
+    from .evaluation import evaluate_policy
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--env", default="InteractiveSeg3D-v0", help="Gymnasium id")

@@ -60,7 +60,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.suite_definitions import (
+from segenv.errors import ConfigError, DataError, SegEnvError
+
+from .suite_definitions import (
     DESIGNS,
     NON_TRAINED,
     PROFILES,
@@ -74,10 +76,9 @@ from agents.suite_definitions import (
     check_designs,
     get_profile,
 )
-from segenv.errors import ConfigError, DataError, SegEnvError
 
 if TYPE_CHECKING:
-    from agents.suite_report import SuiteReport
+    from .suite_report import SuiteReport
 
 RESULT_NAME = "result.json"
 TRAINED_NAME = "trained.json"
@@ -112,8 +113,8 @@ def cell_args(cell: Cell, profile: Profile) -> Any:
     profile's common overrides (where the field exists) → the profile's per-learner ones →
     the cell's → the seed.
     """
-    from agents.cli import LEARNERS, learner_module
-    from agents.common import EnvArgs
+    from .cli import LEARNERS, learner_module
+    from .common import EnvArgs
 
     if not cell.trained:
         args: Any = EnvArgs()
@@ -197,7 +198,7 @@ def evaluation_env_kwargs(
     The reward is the plain gain (the metrics do not use it, and rows that supply no
     confidence map run too), then the variant's overrides.
     """
-    from agents.common import env_kwargs
+    from .common import env_kwargs
 
     kwargs = env_kwargs(
         args, "test", user="largest_error", reward="relative", max_steps=profile.eval_steps
@@ -209,18 +210,18 @@ def evaluation_env_kwargs(
 def load_cell_policy(cell: Cell, run_dir: Path, args: Any) -> Callable[..., np.ndarray]:
     """The policy a cell is evaluated with: its trained learner, or a learning-free row."""
     if cell.learner == "noop":
-        from agents.scripted import noop_policy
+        from .scripted import noop_policy
 
         return noop_policy
     if cell.learner == "hint_follower":
-        from agents.scripted import hint_follower_policy
+        from .scripted import hint_follower_policy
 
         return hint_follower_policy
     if cell.learner == "mincut":
-        from agents.graphcut import GraphCutPolicy
+        from .graphcut import GraphCutPolicy
 
         return GraphCutPolicy()
-    from agents.cli import learner_module
+    from .cli import learner_module
 
     device = "cpu" if getattr(args, "device", "cpu") == "cpu" else "auto"
     policy: Callable[..., np.ndarray] = learner_module(cell.learner).load_policy(
@@ -263,8 +264,9 @@ def evaluate_cell(
     """Evaluate one variant of a cell on the test split; a JSON-ready record."""
     import gymnasium as gym
 
-    from agents.common import env_id_of
     from segenv.metrics import InteractiveMetrics
+
+    from .common import env_id_of
 
     overrides = dict(cell.variants[variant])
     start, cpu_start = time.perf_counter(), process_cpu_s()
@@ -378,7 +380,7 @@ def run_cell(
     Returns:
         The cell's result record.
     """
-    from agents.suite_report import provenance
+    from .suite_report import provenance
 
     directory = cell_dir(out_dir, cell)
     config = prepare_cell(cell, profile, out_dir)
@@ -386,7 +388,7 @@ def run_cell(
     args = cell_args(cell, profile)
     threads = int(getattr(args, "threads", 0))
     if cell.trained and threads > 0:
-        from agents.common import configure_torch
+        from .common import configure_torch
 
         configure_torch(threads)  # evaluation too (a finished cell may only evaluate)
     run_dir = directory / "run"
@@ -420,14 +422,14 @@ def run_cell(
 def _train(
     cell: Cell, args: Any, run_dir: Path, config: Mapping[str, Any], show_progress: bool
 ) -> dict[str, Any]:
-    from agents.suite_report import provenance
+    from .suite_report import provenance
 
     start, cpu_start = time.perf_counter(), process_cpu_s()
     resumed = (run_dir / "checkpoint.pt").exists()
     updates = None
     if cell.trained:
-        from agents.cli import learner_module
-        from agents.common import load_checkpoint
+        from .cli import learner_module
+        from .common import load_checkpoint
 
         learner_module(cell.learner).train(args, run_dir, resume=True, show_progress=show_progress)
         state = load_checkpoint(run_dir / "checkpoint.pt")
@@ -527,7 +529,7 @@ def run_suite(
         The :class:`agents.suite_report.SuiteReport` (paths of the Markdown, CSV and PNG files,
         and the per-row summaries).
     """
-    from agents.suite_report import write_reports
+    from .suite_report import write_reports
 
     out = Path(out_dir)
     workers = suite.profile.jobs if jobs is None else jobs
@@ -743,6 +745,6 @@ def main(argv: Sequence[str] | None = None, *, suite: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from agents import suite as _suite  # the importable module, not a second copy of it
+    from . import suite as _suite  # the importable module, not a second copy of it
 
     raise SystemExit(_suite.main())

@@ -34,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from agents.suite import cell_args, read_result
-from agents.suite_definitions import Cell, Row, Suite, Table
 from segenv.metrics import markdown_table
+
+from .suite import cell_args, read_result
+from .suite_definitions import Cell, Row, Suite, Table
 
 # ----------------------------------------------------------------------------------- provenance
 

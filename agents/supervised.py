@@ -29,7 +29,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents.common import (
+from segenv.errors import ConfigError
+
+from .common import (
     NetworkConfig,
     NetworkPolicy,
     RunArgs,
@@ -51,7 +53,6 @@ from agents.common import (
     spatial_dims_of,
     sub_envs,
 )
-from segenv.errors import ConfigError
 
 VARIANTS = ("intercnn", "rnet")
 

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from agents import a3c, cli
-from agents.evaluation import comparison_table
 from segenv.metrics import InteractiveMetrics
+from segenv_agents import a3c, cli
+from segenv_agents.evaluation import comparison_table
 
 TINY_FLAGS = [
     *("--shape", "16", "16", "--num-train-cases", "4", "--num-test-cases", "2"),

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.common import (
+from segenv.errors import ConfigError, DataError
+from segenv_agents.common import (
     ConfidenceNet,
     EnvArgs,
     NetworkConfig,
@@ -26,8 +27,7 @@ from agents.common import (
     spatial_dims_of,
     value_loss,
 )
-from agents.evaluation import evaluate_policy
-from segenv.errors import ConfigError, DataError
+from segenv_agents.evaluation import evaluate_policy
 
 TINY = EnvArgs(shape=(16, 16), num_train_cases=3, num_test_cases=2)
 

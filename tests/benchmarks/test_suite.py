@@ -8,10 +8,10 @@ import pytest
 import torch
 from benchmark_runs import run_script
 
-from agents import cli, suite
-from agents.suite_report import paired_comparison
 from segenv.errors import ConfigError
 from segenv.rewards import REWARDS
+from segenv_agents import cli, suite
+from segenv_agents.suite_report import paired_comparison
 
 CALLS = {"half_gain": 0}
 
