@@ -45,35 +45,19 @@ from torch import multiprocessing as mp
 from torch import nn
 from torch.nn import functional as F
 
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 
-from .common import (
-    NetworkConfig,
-    NetworkPolicy,
-    Rollout,
-    RunArgs,
-    TrainingLoop,
-    UpdateResult,
-    VoxelActorCritic,
-    actor_logits,
-    collect_rollout,
-    configure_torch,
-    discounted_returns,
-    env_id_of,
-    env_kwargs,
-    episode_seeds,
-    interaction_free,
-    log_prob_and_entropy,
-    make_vector_env,
-    masked_mean,
-    policy_loss,
-    resolve_device,
-    sample_actions,
-    seed_everything,
-    spatial_dims_of,
-    spatial_mean,
-    value_loss,
-)
+from .common.checkpoints import load_checkpoint
+from .common.config import RunArgs, env_id_of, env_kwargs, interaction_free
+from .common.distributions import log_prob_and_entropy, sample_actions
+from .common.losses import discounted_returns, masked_mean, policy_loss, spatial_mean, value_loss
+from .common.networks import NetworkConfig, VoxelActorCritic, spatial_dims_of
+from .common.policies import NetworkPolicy, actor_logits
+from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env
+from .common.runs import args_from_dict
+from .common.runtime import configure_torch, seed_everything
+from .common.training import TrainingLoop, UpdateResult
 
 ADVANTAGES = ("mean", "voxel")
 
@@ -633,8 +617,6 @@ def _clone(learner: Learner) -> Learner:
 
 def load_policy(out_dir: Path, *, greedy: bool = True, device: str = "cpu") -> NetworkPolicy:
     """The trained policy of a run directory, for :func:`agents.evaluation.evaluate_policy`."""
-    from .common import args_from_dict, load_checkpoint
-
     state = load_checkpoint(Path(out_dir) / "checkpoint.pt")
     if state is None:
         raise ConfigError(f"{out_dir} has no checkpoint.pt; train first (segenv train a3c)")

@@ -157,7 +157,7 @@ def train_command(argv: Sequence[str]) -> int:
     namespace = parser.parse_args(argv)
     preset = dataclasses.replace(module.CONFIGS[namespace.config], **dict(spec.fixed))
     if namespace.resume and (namespace.out / "config.json").exists():
-        from .common import args_from_dict, read_config
+        from .common.runs import args_from_dict, read_config
 
         recorded_learner, recorded = read_config(namespace.out)
         if recorded_learner != known.learner:
@@ -230,14 +230,15 @@ def evaluate_run(
     """
     import gymnasium as gym
 
-    from .common import args_from_dict, env_id_of, env_kwargs, read_config
-    from .evaluation import (
+    from .common.config import env_id_of, env_kwargs
+    from .common.evaluation import (
         VoxelFlips,
         compare_policies,
         comparison_table,
         flips_table,
         summary_record,
     )
+    from .common.runs import args_from_dict, read_config
     from .graphcut import GraphCutPolicy
     from .scripted import hint_follower_policy, noop_policy
 

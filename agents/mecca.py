@@ -45,32 +45,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 from segenv.rewards import printed_confidence_weight
 
 from . import a3c
-from .common import (
-    ConfidenceNet,
-    NetworkConfig,
-    NetworkPolicy,
-    Rollout,
-    TrainingLoop,
-    UpdateResult,
-    actor_logits,
-    args_from_dict,
-    collect_rollout,
-    configure_torch,
-    env_id_of,
-    env_kwargs,
-    episode_seeds,
-    load_checkpoint,
-    make_vector_env,
-    resolve_device,
-    sample_actions,
-    seed_everything,
-    spatial_dims_of,
-    sub_envs,
-)
+from .common.checkpoints import load_checkpoint
+from .common.config import env_id_of, env_kwargs
+from .common.distributions import sample_actions
+from .common.networks import ConfidenceNet, NetworkConfig, spatial_dims_of
+from .common.policies import NetworkPolicy, actor_logits
+from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env, sub_envs
+from .common.runs import args_from_dict
+from .common.runtime import configure_torch, seed_everything
+from .common.training import TrainingLoop, UpdateResult
 
 
 def shifted_confidence_weight(

@@ -54,23 +54,16 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError, InputTypeError, describe
 
-from .common import (
-    NetworkConfig,
-    NetworkPolicy,
-    RunArgs,
-    RunLogger,
-    VoxelActorCritic,
-    configure_torch,
-    env_id_of,
-    env_kwargs,
-    log_prob_and_entropy,
-    resolve_device,
-    sample_actions,
-    spatial_dims_of,
-    write_config,
-)
+from .common.config import RunArgs, env_id_of, env_kwargs
+from .common.distributions import log_prob_and_entropy, sample_actions
+from .common.logger import RunLogger
+from .common.networks import NetworkConfig, VoxelActorCritic, spatial_dims_of
+from .common.policies import NetworkPolicy
+from .common.runs import args_from_dict, read_config, write_config
+from .common.runtime import configure_torch
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C}
 CHECKPOINT_NAME = "checkpoint.zip"
@@ -513,8 +506,6 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
 
 def load_model(out_dir: Path, *, device: str = "cpu") -> BaseAlgorithm:
     """The SB3 model of a run directory."""
-    from .common import args_from_dict, read_config
-
     _, recorded = read_config(out_dir)
     args = args_from_dict(Args, recorded)
     checkpoint = Path(out_dir) / CHECKPOINT_NAME

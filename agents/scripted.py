@@ -1,17 +1,15 @@
 """Scripted policies: floors and ceilings for the learners, and examples for teaching.
 
 A policy is ``policy(observation, env) -> action`` with the observation and action layouts of
-:class:`segenv.envs.InteractiveSegEnv`. These use numpy only.
+:class:`segenv.envs.InteractiveSegEnv` (:data:`.common.evaluation.Policy`). These use numpy only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import gymnasium as gym
 import numpy as np
 
-Policy = Callable[[np.ndarray, gym.Env], np.ndarray]
+from .common.evaluation import Policy, evaluate_policy
 
 
 def _deltas(env: gym.Env) -> np.ndarray:
@@ -75,8 +73,6 @@ def main(argv: list[str] | None = None) -> None:
     import time
 
     import segenv  # noqa: F401  (registers the env ids)
-
-    from .evaluation import evaluate_policy
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--env", default="InteractiveSeg3D-v0", help="Gymnasium id")

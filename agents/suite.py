@@ -114,7 +114,7 @@ def cell_args(cell: Cell, profile: Profile) -> Any:
     the cell's → the seed.
     """
     from .cli import LEARNERS, learner_module
-    from .common import EnvArgs
+    from .common.config import EnvArgs
 
     if not cell.trained:
         args: Any = EnvArgs()
@@ -198,7 +198,7 @@ def evaluation_env_kwargs(
     The reward is the plain gain (the metrics do not use it, and rows that supply no
     confidence map run too), then the variant's overrides.
     """
-    from .common import env_kwargs
+    from .common.config import env_kwargs
 
     kwargs = env_kwargs(
         args, "test", user="largest_error", reward="relative", max_steps=profile.eval_steps
@@ -266,7 +266,7 @@ def evaluate_cell(
 
     from segenv.metrics import InteractiveMetrics
 
-    from .common import env_id_of
+    from .common.config import env_id_of
 
     overrides = dict(cell.variants[variant])
     start, cpu_start = time.perf_counter(), process_cpu_s()
@@ -388,7 +388,7 @@ def run_cell(
     args = cell_args(cell, profile)
     threads = int(getattr(args, "threads", 0))
     if cell.trained and threads > 0:
-        from .common import configure_torch
+        from .common.runtime import configure_torch
 
         configure_torch(threads)  # evaluation too (a finished cell may only evaluate)
     run_dir = directory / "run"
@@ -429,7 +429,7 @@ def _train(
     updates = None
     if cell.trained:
         from .cli import learner_module
-        from .common import load_checkpoint
+        from .common.checkpoints import load_checkpoint
 
         learner_module(cell.learner).train(args, run_dir, resume=True, show_progress=show_progress)
         state = load_checkpoint(run_dir / "checkpoint.pt")

@@ -29,30 +29,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 
-from .common import (
-    NetworkConfig,
-    NetworkPolicy,
-    RunArgs,
-    TrainingLoop,
-    UpdateResult,
-    VoxelActorCritic,
-    actor_logits,
-    args_from_dict,
-    collect_rollout,
-    configure_torch,
-    env_id_of,
-    env_kwargs,
-    episode_seeds,
-    load_checkpoint,
-    make_vector_env,
-    resolve_device,
-    sample_actions,
-    seed_everything,
-    spatial_dims_of,
-    sub_envs,
-)
+from .common.checkpoints import load_checkpoint
+from .common.config import RunArgs, env_id_of, env_kwargs
+from .common.distributions import sample_actions
+from .common.networks import NetworkConfig, VoxelActorCritic, spatial_dims_of
+from .common.policies import NetworkPolicy, actor_logits
+from .common.rollout import collect_rollout, episode_seeds, make_vector_env, sub_envs
+from .common.runs import args_from_dict
+from .common.runtime import configure_torch, seed_everything
+from .common.training import TrainingLoop, UpdateResult
 
 VARIANTS = ("intercnn", "rnet")
 

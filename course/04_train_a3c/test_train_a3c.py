@@ -8,7 +8,7 @@ import torch
 
 from segenv.metrics import InteractiveMetrics
 from segenv_agents import a3c
-from segenv_agents.common import discounted_returns, spatial_mean
+from segenv_agents.common.losses import discounted_returns, spatial_mean
 
 # --- small_config ------------------------------------------------------------------------------
 

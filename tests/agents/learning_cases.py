@@ -7,8 +7,8 @@ background, so a policy that reads the image can fix the degraded initial segmen
 import numpy as np
 
 from segenv.data.case import make_case
-from segenv_agents.common import NetworkConfig
-from segenv_agents.evaluation import evaluate_policy
+from segenv_agents.common.evaluation import evaluate_policy
+from segenv_agents.common.networks import NetworkConfig
 
 SHAPE = (24, 24)
 SMALL_NET = NetworkConfig(channels=8, shared_dilations=(1, 2), head_dilations=(2, 1))

@@ -4,7 +4,7 @@ import pytest
 
 from segenv.metrics import InteractiveMetrics
 from segenv_agents import a3c, cli
-from segenv_agents.evaluation import comparison_table
+from segenv_agents.common.evaluation import comparison_table
 
 TINY_FLAGS = [
     *("--shape", "16", "16", "--num-train-cases", "4", "--num-test-cases", "2"),

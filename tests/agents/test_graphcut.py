@@ -4,7 +4,7 @@ import pytest
 
 from segenv.errors import ConfigError
 from segenv.interaction import Clicks
-from segenv_agents.evaluation import evaluate_policy
+from segenv_agents.common.evaluation import evaluate_policy
 from segenv_agents.graphcut import GraphCutPolicy, graph_cut
 
 IMAGE = np.zeros((1, 1, 1, 4))

@@ -8,7 +8,7 @@ from gymnasium import spaces
 
 from segenv.errors import ConfigError, InputTypeError
 from segenv_agents import sb3
-from segenv_agents.common import env_kwargs
+from segenv_agents.common.config import env_kwargs
 
 
 def tiny_args(**changes):

@@ -1,7 +1,7 @@
 import gymnasium as gym
 import numpy as np
 
-from segenv_agents.evaluation import VoxelFlips, evaluate_policy, flip_counts, flips_table
+from segenv_agents.common.evaluation import VoxelFlips, evaluate_policy, flip_counts, flips_table
 from segenv_agents.scripted import POLICIES, noop_policy, oracle_policy
 
 

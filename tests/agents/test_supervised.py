@@ -7,7 +7,7 @@ import torch
 
 from segenv.errors import ConfigError
 from segenv_agents import supervised
-from segenv_agents.common import load_checkpoint
+from segenv_agents.common.checkpoints import load_checkpoint
 
 
 def tiny_args(**changes):
@@ -62,7 +62,7 @@ def test_supervised_baseline_learns_on_a_trivial_2d_case(variant, state):
     import gymnasium as gym
     import learning_cases
 
-    from segenv_agents.common import make_vector_env
+    from segenv_agents.common.rollout import make_vector_env
 
     args = tiny_args(
         variant=variant,

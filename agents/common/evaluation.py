@@ -1,5 +1,9 @@
 """Roll out policies on held-out cases and summarise Dice per interaction step, ASSD and NoC.
 
+A :data:`Policy` is ``policy(observation, env) -> action`` with the observation and action
+layouts of :class:`segenv.envs.InteractiveSegEnv`: the scripted baselines, min-cut and every
+trained learner's ``load_policy`` give one.
+
 :class:`VoxelFlips` also counts, per step, the voxels an action turned correct and those it
 turned wrong; the wrong voxels grow in number exactly where the second count is the larger.
 :func:`flips_table` shows where and why Dice falls (``segenv evaluate RUN --flips``).
@@ -18,7 +22,8 @@ import numpy as np
 from segenv.errors import ConfigError
 from segenv.metrics import InteractiveMetrics, assd, markdown_table
 
-from .scripted import Policy
+Policy = Callable[[np.ndarray, gym.Env], np.ndarray]
+"""``policy(observation, env) -> action`` for one env (the env gives clicks, deltas, ...)."""
 
 
 def flip_counts(before: np.ndarray, after: np.ndarray, label: np.ndarray) -> tuple[int, int]:
