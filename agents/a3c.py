@@ -108,6 +108,11 @@ class Args(RunArgs):
     log_every: int = 10
     """updates between two TensorBoard writes"""
 
+    @property
+    def total_env_steps(self) -> int:
+        """``total_updates`` episodes of ``max_steps`` steps in each of ``num_envs`` envs."""
+        return self.total_updates * self.num_envs * self.max_steps
+
     def __post_init__(self) -> None:
         if self.advantage not in ADVANTAGES:
             raise ConfigError(f"advantage={self.advantage!r} is unknown; use one of {ADVANTAGES}")

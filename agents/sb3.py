@@ -318,6 +318,11 @@ class Args(RunArgs):
     head_dilations: tuple[int, ...] = (4, 2, 1)
     """dilation of each block of the policy and value heads"""
 
+    @property
+    def total_env_steps(self) -> int:
+        """``total_timesteps`` (SB3 counts the steps of every env)."""
+        return self.total_timesteps
+
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo={self.algo!r} is unknown; use one of {sorted(ALGORITHMS)}")

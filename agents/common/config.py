@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from segenv.data.synthetic import SyntheticSource, synthetic_splits
 from segenv.errors import ConfigError
 
 
@@ -58,11 +59,19 @@ class RunArgs(EnvArgs):
     device: str = "cpu"
     """'cpu', 'cuda' or 'auto'"""
     threads: int = 0
-    """torch threads (0 = all cores)"""
+    """torch threads (0 = one per available core)"""
     checkpoint_every_s: float = 120.0
     """seconds between two atomic checkpoints"""
     eval_episodes: int = 50
     """held-out test episodes of `segenv evaluate` by default"""
+
+    @property
+    def total_env_steps(self) -> int:
+        """Env steps the whole run plays (one step = one action of every voxel), for budgets.
+
+        Each learner's ``Args`` says how its own fields add up; 0 where it does not.
+        """
+        return 0
 
 
 def env_id_of(args: EnvArgs) -> str:
@@ -72,10 +81,12 @@ def env_id_of(args: EnvArgs) -> str:
     return "InteractiveSeg2D-v0" if len(args.shape) == 2 else "InteractiveSeg3D-v0"
 
 
-def synthetic_split(args: EnvArgs, split: str) -> Any:
-    """The ``train`` (``train2``) or ``test`` synthetic case source of ``args``."""
-    from segenv.data.synthetic import synthetic_splits
+def synthetic_split(args: EnvArgs, split: str) -> SyntheticSource:
+    """The ``train`` (``train2``) or ``test`` synthetic case source of ``args``.
 
+    The one convention for held-out cases: :func:`segenv.data.synthetic.synthetic_splits` of
+    ``args.data_seed``, whose test cases no training split of any seed shares.
+    """
     if split not in ("train", "test"):
         raise ConfigError(f"split={split!r} is unknown; use 'train' or 'test'")
     volume = (1, *args.shape) if len(args.shape) == 2 else tuple(args.shape)
@@ -110,6 +121,15 @@ def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[st
     }
     kwargs.update(overrides)
     return kwargs
+
+
+def evaluation_env_kwargs(args: EnvArgs, split: str = "test", **overrides: Any) -> dict[str, Any]:
+    """:func:`env_kwargs` with the evaluation protocol (IteR-MRL Table 2), plus overrides.
+
+    The largest-error user whatever the run trained with; the reward is the plain gain (the
+    metrics do not use it, and policies that supply no confidence map run too).
+    """
+    return env_kwargs(args, split, **{"user": "largest_error", "reward": "relative", **overrides})
 
 
 def interaction_free(kwargs: Mapping[str, Any]) -> dict[str, Any]:
