@@ -26,7 +26,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from segenv.data.presets import get_preset
 from segenv.data.sources import NiftiSource, load_dataset
 from segenv.data.splits import PAPER_FRACTIONS, Splits, three_way_split
 from segenv.errors import ConfigError
+from segenv.files import atomic_write, atomic_write_text, atomic_writer
 from segenv.metrics import dice
 
 
@@ -253,17 +253,6 @@ def train(
 # --------------------------------------------------------------------------- outputs
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, array)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def run_key(args: Args, source: NiftiSource, splits: Splits) -> str:
     """A hash of everything the cached outputs depend on."""
     settings = dataclasses.asdict(args)
@@ -309,13 +298,13 @@ def run(args: Args) -> dict[str, Any]:
         scores = []
         for case in parts[name]:
             probability = predict(network, case, device)
-            _save_npy(folder / f"{case.name}.npy", probability.astype(np.float32))
+            with atomic_writer(folder / f"{case.name}.npy") as stream:
+                np.save(stream, probability.astype(np.float32))
             scores.append(dice(probability >= 0.5, case.label))
         split_dice[name] = float(np.mean(scores))
         print(f"{name}: {len(scores)} probability volume(s), mean Dice {split_dice[name]:.4f}")
-    torch.save(
-        {"state_dict": network.state_dict(), "args": dataclasses.asdict(args)}, out / "model.pt"
-    )
+    model = {"state_dict": network.state_dict(), "args": dataclasses.asdict(args)}
+    atomic_write(out / "model.pt", lambda stream: torch.save(model, stream))
     summary = {
         "key": key,
         "validation_dice": best,
@@ -323,7 +312,7 @@ def run(args: Args) -> dict[str, Any]:
         "probabilities": str(folder),
         "log": log,
     }
-    summary_path.write_text(json.dumps(summary, indent=2))
+    atomic_write_text(summary_path, json.dumps(summary, indent=2))
     print(f"wrote {folder} (initialiser='probability_files', folder={str(folder)!r})")
     return summary
 

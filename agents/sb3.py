@@ -33,7 +33,7 @@ Run it with ``segenv train ppo --config quick --out runs/ppo`` (or ``a2c``).
 
 from __future__ import annotations
 
-import os
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +56,7 @@ from torch import nn
 
 from segenv.devices import resolve_device
 from segenv.errors import ConfigError, InputTypeError, describe
+from segenv.files import atomic_writer
 
 from .common.config import RunArgs, env_id_of, env_kwargs
 from .common.distributions import log_prob_and_entropy, sample_actions
@@ -454,13 +455,10 @@ class _Progress(BaseCallback):
 
 
 def save_model(model: BaseAlgorithm, out_dir: Path) -> Path:
-    """Save an SB3 model to ``out_dir/checkpoint.zip`` atomically (temporary file, rename)."""
+    """Save an SB3 model to ``out_dir/checkpoint.zip`` atomically (SB3 writes to the stream)."""
     path = Path(out_dir) / CHECKPOINT_NAME
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.zip")
-    model.save(temporary)
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    with atomic_writer(path) as stream:  # a binary file: SB3 writes its zip archive into it
+        model.save(cast(io.BufferedIOBase, stream))
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,29 +9,18 @@ from typing import Any
 import torch
 
 from segenv.errors import DataError
+from segenv.files import atomic_write
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` with ``torch.save`` atomically: a temporary file, fsync, then rename.
+    """Write ``payload`` with ``torch.save`` atomically (:func:`segenv.files.atomic_write`).
 
     A run killed at any moment leaves either the previous checkpoint or the new one, never a
     half-written file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
-        torch.save(dict(payload), handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    atomic_write(path, lambda stream: torch.save(dict(payload), stream))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:

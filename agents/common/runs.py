@@ -7,24 +7,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from segenv.errors import DataError
+from segenv.files import atomic_write_text
 
 CONFIG_NAME = "config.json"
 
 
 def write_config(out_dir: Path, learner: str, args: Any) -> None:
     """Record the learner and its ``Args`` dataclass as ``out_dir/config.json``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     record = {"learner": learner, "args": dataclasses.asdict(args)}
-    temporary = out_dir / f".{CONFIG_NAME}.tmp"
-    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, out_dir / CONFIG_NAME)
+    atomic_write_text(Path(out_dir) / CONFIG_NAME, json.dumps(record, indent=2) + "\n")
 
 
 def read_config(out_dir: Path) -> tuple[str, dict[str, Any]]:

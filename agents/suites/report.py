@@ -22,6 +22,7 @@ per-seed mean differences, and p the two-sided Wilcoxon signed-rank test over th
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import warnings
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from segenv.files import atomic_write, atomic_write_text
 from segenv.metrics import markdown_table
 
 from .cells import cell_args, read_result
@@ -421,12 +423,11 @@ def write_csv(suite: Suite, out_dir: Path, path: Path) -> None:
                             "hardware": hardware_line(trained_on),
                         }
                     )
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(lines)
-    os.replace(temporary, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(lines)
+    atomic_write_text(path, text.getvalue())
 
 
 def write_png(
@@ -468,9 +469,7 @@ def write_png(
     for axis in axes[len(panels) :]:
         axis.set_visible(False)
     figure.suptitle(f"{suite.name} ({suite.profile.name}): {subtitle}", fontsize=9)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=110)
-    os.replace(temporary, path)
+    atomic_write(path, lambda stream: figure.savefig(stream, format="png", dpi=110))
 
 
 # ------------------------------------------------------------------------------------ all of it
@@ -498,9 +497,7 @@ def write_reports(
     sections.append(_STATISTICS_NOTE)
     sections.append("## Cells\n\n" + cells_markdown(suite, out))
     markdown_path = out / f"{suite.name}.md"
-    temporary = markdown_path.with_name(f".{markdown_path.name}.tmp")
-    temporary.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
-    os.replace(temporary, markdown_path)
+    atomic_write_text(markdown_path, "\n\n".join(sections) + "\n")
     csv_path = out / f"{suite.name}.csv"
     write_csv(suite, out, csv_path)
     png_path = out / f"{suite.name}.png"
