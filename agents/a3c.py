@@ -449,7 +449,7 @@ def _train_synchronous(
     start: int,
     device: torch.device,
 ) -> None:
-    configure_torch(args.threads or None)
+    configure_torch(args.threads)
     envs = {stage: make_envs(args, pretrain=stage) for stage in (True, False)}
 
     def results() -> Iterator[UpdateResult]:

@@ -42,6 +42,7 @@ from segenv.data.preprocess import augment_case
 from segenv.data.presets import get_preset
 from segenv.data.sources import NiftiSource, load_dataset
 from segenv.data.splits import PAPER_FRACTIONS, Splits, three_way_split
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 from segenv.files import atomic_write, atomic_write_text, atomic_writer
 from segenv.metrics import dice
@@ -127,16 +128,6 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1
 
 
 # --------------------------------------------------------------------------- data
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"--device {name!r} is unknown; use cpu, cuda or auto")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
-    return torch.device(name)
 
 
 def load_source(args: Args) -> NiftiSource:
@@ -289,7 +280,7 @@ def run(args: Args) -> dict[str, Any]:
             print(f"cached: {folder} already holds this run's {len(targets)} probability volumes")
             print(f"validation Dice {summary['validation_dice']:.4f}")
             return dict(summary)
-    device = _device(args.device)
+    device = resolve_device(args.device)
     network, best, log = train(args, list(parts["train1"]), device)
     print(f"validation Dice {best:.4f}")
     folder.mkdir(parents=True, exist_ok=True)

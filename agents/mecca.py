@@ -513,7 +513,7 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     loop, state = TrainingLoop.open(
         out_dir, "mecca", args, resume=resume, show_progress=show_progress
     )
-    configure_torch(args.threads or None)
+    configure_torch(args.threads)
     labeled, unlabeled = labeled_split(args)
     env_id = env_id_of(args)
     kwargs = mecca_env_kwargs(args, "train")

@@ -481,7 +481,7 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
     write_config(out_dir, args.algo, args)
-    configure_torch(args.threads or None)
+    configure_torch(args.threads)
     kwargs = env_kwargs(args, "train")
     env_id = env_id_of(args)
     env = DummyVecEnv([lambda: make_sb3_env(env_id, kwargs) for _ in range(args.num_envs)])

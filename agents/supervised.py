@@ -231,7 +231,7 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     loop, state = TrainingLoop.open(
         out_dir, args.variant, args, resume=resume, show_progress=show_progress
     )
-    configure_torch(args.threads or None)
+    configure_torch(args.threads)
     envs = make_vector_env(env_id_of(args), env_kwargs(args, "train"), args.num_envs)
     trainer = Trainer(args, envs, device=resolve_device(args.device))
     start = 0 if state is None else trainer.load(state)

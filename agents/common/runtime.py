@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
 import torch
 
+from segenv.devices import resolve_threads
 from segenv.errors import ConfigError
 
 
-def configure_torch(threads: int | None = None) -> int:
-    """Set torch's intra-op threads: ``threads``, or all cores of this machine (at least 1).
+def configure_torch(threads: int | None = 0) -> int:
+    """Set torch's intra-op threads: ``threads``, or (0 or None) one per available core.
+
+    The count is :func:`segenv.devices.resolve_threads`'s, the rule the env's batched view
+    uses too.
 
     The ``quick`` presets use one thread: torch's OpenMP threads spin-wait for each other, so
     while another process holds a core two threads crawl (measured on this project's 2-core
@@ -21,9 +24,7 @@ def configure_torch(threads: int | None = None) -> int:
     Returns:
         The number of threads now in use.
     """
-    count = threads if threads is not None else max(1, os.cpu_count() or 1)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f"threads must be a positive int or None, got {threads!r}")
+    count = resolve_threads(threads)
     torch.set_num_threads(count)
     return count
 
