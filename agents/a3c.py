@@ -52,7 +52,7 @@ from .common.checkpoints import load_checkpoint
 from .common.config import RunArgs, env_id_of, env_kwargs, interaction_free
 from .common.distributions import log_prob_and_entropy, sample_actions
 from .common.losses import discounted_returns, masked_mean, policy_loss, spatial_mean, value_loss
-from .common.networks import NetworkConfig, VoxelActorCritic, spatial_dims_of
+from .common.networks import NetworkArgs, VoxelActorCritic, spatial_dims_of
 from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env
 from .common.runs import args_from_dict
@@ -66,8 +66,8 @@ ADVANTAGES = ("mean", "voxel")
 
 
 @dataclass
-class Args(RunArgs):
-    """A3C settings; the environment and run fields come from :class:`agents.common.RunArgs`."""
+class Args(NetworkArgs, RunArgs):
+    """A3C settings after the env, run and network fields (``RunArgs``, ``NetworkArgs``)."""
 
     seed: int = 0
     """seed of the run: network initialisation, action sampling and episode seeds"""
@@ -79,12 +79,6 @@ class Args(RunArgs):
     """episodes per update and worker (the batch; the paper uses 1)"""
     workers: int = 1
     """1 = one synchronous worker; > 1 = asynchronous workers on shared parameters (CPU)"""
-    channels: int = 32
-    """feature channels of every convolution block"""
-    shared_dilations: tuple[int, ...] = (1, 2, 3)
-    """dilation of each shared block (IteR-MRL: three blocks)"""
-    head_dilations: tuple[int, ...] = (4, 2, 1)
-    """dilation of each block of the policy and value heads (IteR-MRL: three)"""
     advantage: str = "mean"
     """'mean': eq 7's scalar advantage of the mean voxel reward; 'voxel': PixelRL's per voxel"""
     reward_conv: bool = False
@@ -195,13 +189,7 @@ def build_network(
     args: Args, observation_shape: tuple[int, ...], num_actions: int
 ) -> VoxelActorCritic:
     """The actor-critic for observations ``(C, *spatial)`` and ``num_actions`` actions."""
-    config = NetworkConfig(args.channels, tuple(args.shared_dilations), tuple(args.head_dilations))
-    return VoxelActorCritic(
-        observation_shape[0],
-        num_actions,
-        spatial_dims=spatial_dims_of(observation_shape),
-        config=config,
-    )
+    return VoxelActorCritic.for_observation(observation_shape, num_actions, args.network_config())
 
 
 class RewardMapConv(nn.Module):
@@ -418,9 +406,10 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    loop, state = TrainingLoop.open(
-        out_dir, "a3c", args, resume=resume, show_progress=show_progress
+    loop = TrainingLoop(
+        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
     )
+    state = loop.open("a3c", args, resume=resume)
     observation_shape, num_actions = observation_layout(args)
     generator = seed_everything(args.seed)
     device = resolve_device(args.device) if args.workers == 1 else torch.device("cpu")

@@ -53,7 +53,7 @@ from . import a3c
 from .common.checkpoints import load_checkpoint
 from .common.config import env_id_of, env_kwargs
 from .common.distributions import sample_actions
-from .common.networks import ConfidenceNet, NetworkConfig, spatial_dims_of
+from .common.networks import ConfidenceNet, spatial_dims_of
 from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env, sub_envs
 from .common.runs import args_from_dict
@@ -189,9 +189,10 @@ def labeled_split(args: Args) -> tuple[Any, Any | None]:
 
 def build_confidence_net(args: Args, observation_shape: tuple[int, ...]) -> ConfidenceNet:
     """The confidence network for observations ``(C, *spatial)``."""
-    config = NetworkConfig(args.channels, tuple(args.shared_dilations), tuple(args.head_dilations))
     return ConfidenceNet(
-        observation_shape[0], spatial_dims=spatial_dims_of(observation_shape), config=config
+        observation_shape[0],
+        spatial_dims=spatial_dims_of(observation_shape),
+        config=args.network_config(),
     )
 
 
@@ -510,9 +511,10 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    loop, state = TrainingLoop.open(
-        out_dir, "mecca", args, resume=resume, show_progress=show_progress
+    loop = TrainingLoop(
+        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
     )
+    state = loop.open("mecca", args, resume=resume)
     configure_torch(args.threads)
     labeled, unlabeled = labeled_split(args)
     env_id = env_id_of(args)

@@ -33,9 +33,10 @@ Run it with ``segenv train ppo --config quick --out runs/ppo`` (or ``a2c``).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -61,7 +62,7 @@ from segenv.files import atomic_writer
 from .common.config import RunArgs, env_id_of, env_kwargs
 from .common.distributions import log_prob_and_entropy, sample_actions
 from .common.logger import RunLogger
-from .common.networks import NetworkConfig, VoxelActorCritic, spatial_dims_of
+from .common.networks import NetworkArgs, NetworkConfig, VoxelActorCritic
 from .common.policies import NetworkPolicy
 from .common.runs import args_from_dict, read_config, write_config
 from .common.runtime import configure_torch
@@ -179,7 +180,8 @@ class VoxelPolicy(ActorCriticPolicy):
     """A fully convolutional ``ActorCriticPolicy`` for the voxel-agent env.
 
     ``policy_kwargs``: ``channels``, ``shared_dilations``, ``head_dilations`` (see
-    :class:`agents.common.NetworkConfig`). The env must be wrapped in
+    :class:`~.common.networks.NetworkConfig`; one left out keeps its default). The env must be
+    wrapped in
     :class:`FlatVoxelActions` (see :func:`make_sb3_env`).
     """
 
@@ -189,9 +191,9 @@ class VoxelPolicy(ActorCriticPolicy):
         action_space: spaces.Space,
         lr_schedule: Callable[[float], float],
         *,
-        channels: int = 32,
-        shared_dilations: tuple[int, ...] = (1, 2, 3),
-        head_dilations: tuple[int, ...] = (4, 2, 1),
+        channels: int | None = None,
+        shared_dilations: Sequence[int] | None = None,
+        head_dilations: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) not in (
@@ -210,8 +212,11 @@ class VoxelPolicy(ActorCriticPolicy):
                 f"VoxelPolicy needs a flat MultiDiscrete action space with one entry per voxel "
                 f"({voxels}), got {action_space}; wrap the env in agents.sb3.FlatVoxelActions"
             )
+        default = NetworkConfig()
         self.network_config = NetworkConfig(
-            channels, tuple(shared_dilations), tuple(head_dilations)
+            default.channels if channels is None else channels,
+            default.shared_dilations if shared_dilations is None else tuple(shared_dilations),
+            default.head_dilations if head_dilations is None else tuple(head_dilations),
         )
         kwargs["features_extractor_class"] = VoxelFeatures
         kwargs.setdefault("ortho_init", False)  # the network initialises itself (Xavier)
@@ -219,12 +224,8 @@ class VoxelPolicy(ActorCriticPolicy):
 
     def _build(self, lr_schedule: Callable[[float], float]) -> None:
         shape = tuple(self.observation_space.shape or ())
-        self.voxel_net = VoxelActorCritic(
-            shape[0],
-            int(self.action_space.nvec.flat[0]),  # type: ignore[attr-defined]
-            spatial_dims=spatial_dims_of(shape),
-            config=self.network_config,
-        )
+        num_actions = int(self.action_space.nvec.flat[0])  # type: ignore[attr-defined]
+        self.voxel_net = VoxelActorCritic.for_observation(shape, num_actions, self.network_config)
         self.action_dist = VoxelCategoricalDistribution(shape[1:])
         self.optimizer = self.optimizer_class(
             self.parameters(),
@@ -283,8 +284,8 @@ class VoxelPolicy(ActorCriticPolicy):
 
 
 @dataclass
-class Args(RunArgs):
-    """SB3 settings; the environment and run fields come from :class:`agents.common.RunArgs`."""
+class Args(NetworkArgs, RunArgs):
+    """SB3 settings after the env, run and network fields (``RunArgs``, ``NetworkArgs``)."""
 
     algo: str = "ppo"
     """'ppo' or 'a2c'"""
@@ -312,12 +313,6 @@ class Args(RunArgs):
     """PPO clip range (on the geometric-mean per-voxel ratio)"""
     max_grad_norm: float = 0.5
     """gradient-norm clipping"""
-    channels: int = 32
-    """feature channels of every convolution block"""
-    shared_dilations: tuple[int, ...] = (1, 2, 3)
-    """dilation of each shared block"""
-    head_dilations: tuple[int, ...] = (4, 2, 1)
-    """dilation of each block of the policy and value heads"""
 
     @property
     def total_env_steps(self) -> int:
@@ -375,11 +370,7 @@ CONFIGS: dict[str, Args] = {
 
 def make_model(args: Args, env: Any, tensorboard_log: str | None = None) -> BaseAlgorithm:
     """``PPO`` or ``A2C`` with :class:`VoxelPolicy` on a vectorised env."""
-    policy_kwargs = {
-        "channels": args.channels,
-        "shared_dilations": tuple(args.shared_dilations),
-        "head_dilations": tuple(args.head_dilations),
-    }
+    policy_kwargs = dataclasses.asdict(args.network_config())
     common: dict[str, Any] = {
         "learning_rate": args.lr,
         "n_steps": args.n_steps,

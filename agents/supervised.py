@@ -35,7 +35,7 @@ from segenv.errors import ConfigError
 from .common.checkpoints import load_checkpoint
 from .common.config import RunArgs, env_id_of, env_kwargs
 from .common.distributions import sample_actions
-from .common.networks import NetworkConfig, VoxelActorCritic, spatial_dims_of
+from .common.networks import NetworkArgs, VoxelActorCritic
 from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import collect_rollout, episode_seeds, make_vector_env, sub_envs
 from .common.runs import args_from_dict
@@ -46,7 +46,7 @@ VARIANTS = ("intercnn", "rnet")
 
 
 @dataclass
-class Args(RunArgs):
+class Args(NetworkArgs, RunArgs):
     """Supervised baseline settings; environment and run fields come from ``RunArgs``."""
 
     variant: str = "intercnn"
@@ -61,12 +61,6 @@ class Args(RunArgs):
     """updates; one update = one episode per env, then one gradient step"""
     num_envs: int = 4
     """episodes per update"""
-    channels: int = 32
-    """feature channels of every convolution block"""
-    shared_dilations: tuple[int, ...] = (1, 2, 3)
-    """dilation of each shared block"""
-    head_dilations: tuple[int, ...] = (4, 2, 1)
-    """dilation of each block of the segmentation head"""
     lr: float = 1e-4
     """Adam learning rate"""
     log_every: int = 10
@@ -138,13 +132,7 @@ def build_network(
     args: Args, observation_shape: tuple[int, ...], num_actions: int
 ) -> VoxelActorCritic:
     """The segmentation network (the actor-critic's policy head; the value head is unused)."""
-    config = NetworkConfig(args.channels, tuple(args.shared_dilations), tuple(args.head_dilations))
-    return VoxelActorCritic(
-        observation_shape[0],
-        num_actions,
-        spatial_dims=spatial_dims_of(observation_shape),
-        config=config,
-    )
+    return VoxelActorCritic.for_observation(observation_shape, num_actions, args.network_config())
 
 
 class Trainer:
@@ -228,9 +216,10 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    loop, state = TrainingLoop.open(
-        out_dir, args.variant, args, resume=resume, show_progress=show_progress
+    loop = TrainingLoop(
+        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
     )
+    state = loop.open(args.variant, args, resume=resume)
     configure_torch(args.threads)
     envs = make_vector_env(env_id_of(args), env_kwargs(args, "train"), args.num_envs)
     trainer = Trainer(args, envs, device=resolve_device(args.device))

@@ -56,7 +56,7 @@ def _trunk(in_channels: int, channels: int, dilations: Sequence[int], dims: int)
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Shape of the fully convolutional networks (SPEC §9).
+    """Shape of the fully convolutional networks (SPEC §9); its defaults are the learners'.
 
     Attributes:
         channels: Feature channels of every block.
@@ -78,6 +78,24 @@ class NetworkConfig:
             value = getattr(self, name)
             if not value or any(not isinstance(d, int) or d < 1 for d in value):
                 raise ConfigError(f"{name} must be a non-empty tuple of ints >= 1, got {value!r}")
+
+
+@dataclass
+class NetworkArgs:
+    """The network fields of a learner's ``Args`` (one flag each), defaults from NetworkConfig."""
+
+    channels: int = NetworkConfig.channels
+    """feature channels of every convolution block"""
+    shared_dilations: tuple[int, ...] = NetworkConfig.shared_dilations
+    """dilation of each shared block (IteR-MRL: three blocks)"""
+    head_dilations: tuple[int, ...] = NetworkConfig.head_dilations
+    """dilation of each block of every head (IteR-MRL: three blocks; MECCA's P-Net: two)"""
+
+    def network_config(self) -> NetworkConfig:
+        """These fields as a validated :class:`NetworkConfig`."""
+        return NetworkConfig(
+            self.channels, tuple(self.shared_dilations), tuple(self.head_dilations)
+        )
 
 
 class ActorCriticOutput(NamedTuple):
@@ -128,6 +146,21 @@ class VoxelActorCritic(nn.Module):
         initialise_weights(self)
         self.memory_format = channels_last(spatial_dims)
         self.to(memory_format=self.memory_format)  # type: ignore[call-overload]
+
+    @classmethod
+    def for_observation(
+        cls,
+        observation_shape: Sequence[int],
+        num_actions: int,
+        config: NetworkConfig | None = None,
+    ) -> VoxelActorCritic:
+        """The network for an env's observations ``(C, *spatial)`` and ``num_actions`` actions."""
+        return cls(
+            observation_shape[0],
+            num_actions,
+            spatial_dims=spatial_dims_of(observation_shape),
+            config=config,
+        )
 
     def forward(self, observation: torch.Tensor) -> ActorCriticOutput:
         """Per-voxel logits ``(B, K, *spatial)`` and value map ``(B, *spatial)``."""

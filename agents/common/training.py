@@ -17,15 +17,16 @@ from .runs import write_config
 class TrainingLoop:
     """The outer loop every learner shares: resume, progress, logging, timed checkpoints.
 
-    A learner yields one :class:`UpdateResult` per update and gives ``state(updates_done)``, the
-    checkpoint payload; the loop logs them, writes a checkpoint every ``checkpoint_every_s``
-    seconds and at the end, and :meth:`resume_state` reads the checkpoint back.
+    A learner builds it from plain values (its budget and logging settings) and opens the run
+    directory (:meth:`open`); then it yields one :class:`UpdateResult` per update and gives
+    ``state(updates_done)``, the checkpoint payload. The loop logs the results, writes a
+    checkpoint every ``checkpoint_every_s`` seconds and at the end, and :meth:`resume_state`
+    reads the checkpoint back.
     """
 
     def __init__(
         self,
         out_dir: Path,
-        *,
         total_updates: int,
         checkpoint_every_s: float = 120.0,
         log_every: int = 10,
@@ -39,25 +40,15 @@ class TrainingLoop:
         self.log_every = max(1, log_every)
         self.show_progress = show_progress
 
-    @classmethod
-    def open(
-        cls, out_dir: Path, learner: str, args: Any, *, resume: bool, show_progress: bool
-    ) -> tuple[TrainingLoop, dict[str, Any] | None]:
-        """Open a run directory for a learner's ``Args``: the loop and the checkpoint to resume.
+    def open(self, learner: str, config: Any, *, resume: bool) -> dict[str, Any] | None:
+        """Start or resume the run: return the checkpoint to resume from (None: start afresh).
 
-        ``args`` needs ``total_updates``, ``checkpoint_every_s`` and ``log_every``; the learner
-        and every setting are recorded in ``out_dir/config.json``.
+        The learner's name and its settings (a dataclass) are recorded in ``config.json``; a
+        directory that holds a run is an error unless ``resume``.
         """
-        loop = cls(
-            out_dir,
-            total_updates=args.total_updates,
-            checkpoint_every_s=args.checkpoint_every_s,
-            log_every=args.log_every,
-            show_progress=show_progress,
-        )
-        state = loop.resume_state(resume)
-        write_config(loop.out_dir, learner, args)
-        return loop, state
+        state = self.resume_state(resume)
+        write_config(self.out_dir, learner, config)
+        return state
 
     @property
     def checkpoint_path(self) -> Path:
