@@ -11,11 +11,6 @@ re-runs cells; ``--designs relative,my_reward --plugin my_module`` adds your own
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from segenv_agents.suites.runner import main
 
 if __name__ == "__main__":
