@@ -1,13 +1,16 @@
-"""A3C for voxel agents: IteR-MRL's learner (Liao et al., CVPR 2020, §3.3), in one file.
+"""A3C for voxel agents: IteR-MRL's learner (Liao et al., CVPR 2020, §3.3).
 
 Read top to bottom: the :class:`Args` dataclass (one docstring per field) and its ``quick`` /
 ``paper`` presets → the env factory → the network → the losses (eq 6, 7, 8) → one update →
 the training loop (one synchronous worker, or asynchronous workers with
-``torch.multiprocessing`` on shared parameters, Hogwild style as in the A3C paper).
+``torch.multiprocessing`` on shared parameters, Hogwild style as in the A3C paper). What every
+learner shares (the network, eq 6-8's losses, rollouts, the training loop) comes from
+:mod:`segenv_agents.common`, one module per concept; what is A3C's own is here.
 
-What is trained. One fully convolutional actor-critic (:class:`agents.common.VoxelActorCritic`)
-is shared by all voxel agents. An update plays one episode (T steps) in each of ``num_envs``
-envs, then minimises ``policy_loss + value_coef · value_loss - entropy_coef · entropy``:
+What is trained. One fully convolutional actor-critic
+(:class:`~.common.networks.VoxelActorCritic`) is shared by all voxel agents. An update plays
+one episode (T steps) in each of ``num_envs`` envs, then minimises
+``policy_loss + value_coef · value_loss - entropy_coef · entropy``:
 
 * ``advantage="mean"`` (IteR-MRL eq 7): ``A(t) = Σ_{k≥t} γ^(k-t) r̄(k) - V(s(t))`` with r̄ the mean
   voxel reward and ``V(s)`` the spatial mean of the value map; every voxel's ``log π`` is
@@ -26,7 +29,7 @@ Repeatability: with ``workers=1`` the episodes of update ``u`` are reset with se
 repeatable and a resumed run continues the interrupted one. Asynchronous workers interleave
 their updates in whatever order the OS schedules them, so ``workers > 1`` is not bit-repeatable.
 
-Run it with ``segenv train a3c --config quick --out runs/a3c`` (see :mod:`agents.cli`).
+Run it with ``segenv train a3c --config quick --out runs/a3c`` (see :mod:`segenv_agents.cli`).
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ CONFIGS: dict[str, Args] = {
         lr_decay=0.5,
         lr_decay_every=400,
         entropy_coef=0.05,
-        threads=1,  # robust on a shared CPU: see agents.common.configure_torch
+        threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
     # The papers' settings for a GPU: 55×55×30, T = 5, 5 clicks per step, lr 1e-4, γ = 0.95,
@@ -610,7 +613,7 @@ def _clone(learner: Learner) -> Learner:
 
 
 def load_policy(out_dir: Path, *, greedy: bool = True, device: str = "cpu") -> NetworkPolicy:
-    """The trained policy of a run directory, for :func:`agents.evaluation.evaluate_policy`."""
+    """The trained policy of a run directory, for :func:`~.common.evaluation.evaluate_policy`."""
     state = load_checkpoint(Path(out_dir) / "checkpoint.pt")
     if state is None:
         raise ConfigError(f"{out_dir} has no checkpoint.pt; train first (segenv train a3c)")

@@ -1,12 +1,12 @@
 """MECCA: interactive segmentation with self-adaptive confidence calibration (Shen et al., 2023).
 
-MECCA is A3C (:mod:`agents.a3c`, whose network, loss and update it reuses) plus an
-**action-confidence network** ``C(s, a)`` (MECCA §3.3), in one file, top to bottom:
+MECCA is A3C (:mod:`segenv_agents.a3c`, whose network, loss and update it reuses) plus an
+**action-confidence network** ``C(s, a)`` (MECCA §3.3); this module, top to bottom:
 :class:`Args` and its presets → env factory → the confidence loss (eq 6) and simulated labels
 (eq 10) → one update → the training loop.
 
-* **Confidence network** (:class:`agents.common.ConfidenceNet`, same shape as the value branch,
-  own parameters, own Adam). Trained on labeled rollouts with the symmetric binary
+* **Confidence network** (:class:`~.common.networks.ConfidenceNet`, same shape as the value
+  branch, own parameters, own Adam). Trained on labeled rollouts with the symmetric binary
   cross-entropy of eq 6: ``BCE(C(s, a), ζ) + BCE(C(s, -a), 1 - ζ)`` where ``ζ_i = 1`` when the
   direction of voxel i's action agrees with its label (``a_i > 0`` on foreground, ``a_i < 0`` on
   background; eq 7's garbled "⊕" read as "the action moves p towards y").
@@ -79,7 +79,7 @@ CONFIDENCE_WEIGHTS: dict[str, Callable[..., np.ndarray]] = {
 
 @dataclass
 class Args(a3c.Args):
-    """MECCA settings: every A3C field (:class:`agents.a3c.Args`) plus these."""
+    """MECCA settings: every A3C field (:class:`segenv_agents.a3c.Args`) plus these."""
 
     reward: str = "confidence"
     """reward design; 'confidence' is MECCA's self-adaptive reward (eq 8)"""

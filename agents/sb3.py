@@ -9,7 +9,7 @@ Three pieces make SB3's single-agent algorithms train the shared voxel policy:
   volume (SB3's ``MultiCategoricalDistribution`` would build one ``Categorical`` object per
   voxel). Its ``log_prob`` and ``entropy`` are the **means** over voxels.
 * :class:`VoxelPolicy` — an ``ActorCriticPolicy`` whose networks are
-  :class:`agents.common.VoxelActorCritic`: no dense layer over the voxels, per-voxel logits
+  :class:`~.common.networks.VoxelActorCritic`: no dense layer over the voxels, per-voxel logits
   from convolutions, and the state value ``V(s)`` = the spatial mean of the value map.
 
 What this formulation shares with IteR-MRL's eq 7 and where it differs:
@@ -26,7 +26,7 @@ What this formulation shares with IteR-MRL's eq 7 and where it differs:
   bootstrap advantages their own way (``normalize_advantage``; bootstrapping only matters
   when ``n_steps`` is not a multiple of T); SB3 auto-resets the envs and seeds them once per
   run, so episodes are not the same as A3C's; and every voxel shares one scalar advantage,
-  never PixelRL's per-voxel advantage (:mod:`agents.a3c` with ``advantage="voxel"``).
+  never PixelRL's per-voxel advantage (:mod:`segenv_agents.a3c` with ``advantage="voxel"``).
 
 Run it with ``segenv train ppo --config quick --out runs/ppo`` (or ``a2c``).
 """
@@ -210,7 +210,8 @@ class VoxelPolicy(ActorCriticPolicy):
         ):
             raise InputTypeError(
                 f"VoxelPolicy needs a flat MultiDiscrete action space with one entry per voxel "
-                f"({voxels}), got {action_space}; wrap the env in agents.sb3.FlatVoxelActions"
+                f"({voxels}), got {action_space}; wrap the env in "
+                "segenv_agents.sb3.FlatVoxelActions"
             )
         default = NetworkConfig()
         self.network_config = NetworkConfig(
@@ -276,7 +277,7 @@ class VoxelPolicy(ActorCriticPolicy):
         return self.get_distribution(observation).get_actions(deterministic=deterministic)
 
     def voxel_logits(self, observation: torch.Tensor) -> torch.Tensor:
-        """Per-voxel logits ``(B, K, *spatial)`` (for :class:`agents.common.NetworkPolicy`)."""
+        """Per-voxel logits ``(B, K, *spatial)`` (for :class:`~.common.policies.NetworkPolicy`)."""
         return self.voxel_net(observation).logits
 
 
@@ -348,7 +349,7 @@ CONFIGS: dict[str, Args] = {
         ent_coef=0.05,
         channels=16,
         head_dilations=(2, 1),
-        threads=1,  # robust on a shared CPU: see agents.common.configure_torch
+        threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
     # The papers' volume and settings (55×55×30, T = 5, lr 1e-4, γ = 0.95) for a GPU.
@@ -509,7 +510,7 @@ def load_model(out_dir: Path, *, device: str = "cpu") -> BaseAlgorithm:
 
 
 def load_policy(out_dir: Path, *, greedy: bool = True, device: str = "cpu") -> NetworkPolicy:
-    """The trained policy of a run directory, for :func:`agents.evaluation.evaluate_policy`."""
+    """The trained policy of a run directory, for :func:`~.common.evaluation.evaluate_policy`."""
     model = load_model(out_dir, device=device)
     policy = model.policy
     if not isinstance(policy, VoxelPolicy):

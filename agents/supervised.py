@@ -11,9 +11,9 @@ each step *replaces* the segmentation by the network's prediction — what these
   one refinement step only (the initial segmentation with its first clicks), applied step after
   step at test time, as in IteR-MRL Table 2's comparison.
 
-The network is :class:`agents.common.VoxelActorCritic` with K = 2 "actions" (background,
-foreground); its value head is unused. In one file: :class:`Args` and presets → env →
-loss → training loop → evaluation. Run ``segenv train intercnn --config quick --out DIR``.
+The network is :class:`~.common.networks.VoxelActorCritic` with K = 2 "actions"
+(background, foreground); its value head is unused. Top to bottom: :class:`Args` and presets
+→ env → loss → training loop → evaluation. Run ``segenv train intercnn --config quick --out DIR``.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _presets(variant: str) -> dict[str, Args]:
             channels=16,
             head_dilations=(2, 1),
             lr=1e-3,
-            threads=1,  # robust on a shared CPU: see agents.common.configure_torch
+            threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
             checkpoint_every_s=60.0,
         ),
         "paper": Args(

@@ -13,7 +13,7 @@ from .networks import VoxelActorCritic
 
 
 class NetworkPolicy:
-    """A trained actor as a single-env :data:`agents.scripted.Policy` for evaluation.
+    """A trained actor as a single-env :data:`~.evaluation.Policy` for evaluation.
 
     ``policy(observation, env)`` returns the greedy (or, with ``greedy=False``, a sampled)
     action per voxel. ``logits_fn`` maps a batch of observations to logits
