@@ -54,44 +54,17 @@ from .cells import (
     write_record,
 )
 from .definitions import (
-    DESIGNS,
-    NON_TRAINED,
     PROFILES,
     SUITES,
     Cell,
     Profile,
-    Row,
     Suite,
-    Table,
     build_suite,
     check_designs,
     get_profile,
 )
 from .provenance import provenance
 from .report import SuiteReport, write_reports
-
-__all__ = [
-    "DESIGNS",
-    "NON_TRAINED",
-    "PROFILES",
-    "SUITES",
-    "Cell",
-    "Profile",
-    "Row",
-    "Suite",
-    "SuiteReport",
-    "Table",
-    "benchmark_command",
-    "build_suite",
-    "cell_args",
-    "cell_config",
-    "compare_reward_designs",
-    "field_defaults",
-    "get_profile",
-    "main",
-    "run_suite",
-]
-
 
 # --------------------------------------------------------------------------------- evaluation
 
