@@ -1,13 +1,16 @@
-"""A3C for voxel agents: IteR-MRL's learner (Liao et al., CVPR 2020, §3.3), in one file.
+"""A3C for voxel agents: IteR-MRL's learner (Liao et al., CVPR 2020, §3.3).
 
 Read top to bottom: the :class:`Args` dataclass (one docstring per field) and its ``quick`` /
 ``paper`` presets → the env factory → the network → the losses (eq 6, 7, 8) → one update →
 the training loop (one synchronous worker, or asynchronous workers with
-``torch.multiprocessing`` on shared parameters, Hogwild style as in the A3C paper).
+``torch.multiprocessing`` on shared parameters, Hogwild style as in the A3C paper). What every
+learner shares (the network, eq 6-8's losses, rollouts, the training loop) comes from
+:mod:`segenv_agents.common`, one module per concept; what is A3C's own is here.
 
-What is trained. One fully convolutional actor-critic (:class:`agents.common.VoxelActorCritic`)
-is shared by all voxel agents. An update plays one episode (T steps) in each of ``num_envs``
-envs, then minimises ``policy_loss + value_coef · value_loss - entropy_coef · entropy``:
+What is trained. One fully convolutional actor-critic
+(:class:`~.common.networks.VoxelActorCritic`) is shared by all voxel agents. An update plays
+one episode (T steps) in each of ``num_envs`` envs, then minimises
+``policy_loss + value_coef · value_loss - entropy_coef · entropy``:
 
 * ``advantage="mean"`` (IteR-MRL eq 7): ``A(t) = Σ_{k≥t} γ^(k-t) r̄(k) - V(s(t))`` with r̄ the mean
   voxel reward and ``V(s)`` the spatial mean of the value map; every voxel's ``log π`` is
@@ -26,7 +29,7 @@ Repeatability: with ``workers=1`` the episodes of update ``u`` are reset with se
 repeatable and a resumed run continues the interrupted one. Asynchronous workers interleave
 their updates in whatever order the OS schedules them, so ``workers > 1`` is not bit-repeatable.
 
-Run it with ``segenv train a3c --config quick --out runs/a3c`` (see :mod:`agents.cli`).
+Run it with ``segenv train a3c --config quick --out runs/a3c`` (see :mod:`segenv_agents.cli`).
 """
 
 from __future__ import annotations
@@ -45,34 +48,19 @@ from torch import multiprocessing as mp
 from torch import nn
 from torch.nn import functional as F
 
-from agents.common import (
-    NetworkConfig,
-    NetworkPolicy,
-    Rollout,
-    RunArgs,
-    TrainingLoop,
-    UpdateResult,
-    VoxelActorCritic,
-    actor_logits,
-    collect_rollout,
-    configure_torch,
-    discounted_returns,
-    env_id_of,
-    env_kwargs,
-    episode_seeds,
-    interaction_free,
-    log_prob_and_entropy,
-    make_vector_env,
-    masked_mean,
-    policy_loss,
-    resolve_device,
-    sample_actions,
-    seed_everything,
-    spatial_dims_of,
-    spatial_mean,
-    value_loss,
-)
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
+
+from .common.checkpoints import load_checkpoint
+from .common.config import RunArgs, env_id_of, env_kwargs, interaction_free
+from .common.distributions import log_prob_and_entropy, sample_actions
+from .common.losses import discounted_returns, masked_mean, policy_loss, spatial_mean, value_loss
+from .common.networks import NetworkArgs, VoxelActorCritic, spatial_dims_of
+from .common.policies import NetworkPolicy, actor_logits
+from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env
+from .common.runs import args_from_dict
+from .common.runtime import configure_torch, seed_everything
+from .common.training import TrainingLoop, UpdateResult
 
 ADVANTAGES = ("mean", "voxel")
 
@@ -81,8 +69,8 @@ ADVANTAGES = ("mean", "voxel")
 
 
 @dataclass
-class Args(RunArgs):
-    """A3C settings; the environment and run fields come from :class:`agents.common.RunArgs`."""
+class Args(NetworkArgs, RunArgs):
+    """A3C settings after the env, run and network fields (``RunArgs``, ``NetworkArgs``)."""
 
     seed: int = 0
     """seed of the run: network initialisation, action sampling and episode seeds"""
@@ -94,12 +82,6 @@ class Args(RunArgs):
     """episodes per update and worker (the batch; the paper uses 1)"""
     workers: int = 1
     """1 = one synchronous worker; > 1 = asynchronous workers on shared parameters (CPU)"""
-    channels: int = 32
-    """feature channels of every convolution block"""
-    shared_dilations: tuple[int, ...] = (1, 2, 3)
-    """dilation of each shared block (IteR-MRL: three blocks)"""
-    head_dilations: tuple[int, ...] = (4, 2, 1)
-    """dilation of each block of the policy and value heads (IteR-MRL: three)"""
     advantage: str = "mean"
     """'mean': eq 7's scalar advantage of the mean voxel reward; 'voxel': PixelRL's per voxel"""
     reward_conv: bool = False
@@ -122,6 +104,11 @@ class Args(RunArgs):
     """torch threads per process (0 = all cores for one worker, 1 per async worker)"""
     log_every: int = 10
     """updates between two TensorBoard writes"""
+
+    @property
+    def total_env_steps(self) -> int:
+        """``total_updates`` episodes of ``max_steps`` steps in each of ``num_envs`` envs."""
+        return self.total_updates * self.num_envs * self.max_steps
 
     def __post_init__(self) -> None:
         if self.advantage not in ADVANTAGES:
@@ -167,7 +154,7 @@ CONFIGS: dict[str, Args] = {
         lr_decay=0.5,
         lr_decay_every=400,
         entropy_coef=0.05,
-        threads=1,  # robust on a shared CPU: see agents.common.configure_torch
+        threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
     # The papers' settings for a GPU: 55×55×30, T = 5, 5 clicks per step, lr 1e-4, γ = 0.95,
@@ -205,13 +192,7 @@ def build_network(
     args: Args, observation_shape: tuple[int, ...], num_actions: int
 ) -> VoxelActorCritic:
     """The actor-critic for observations ``(C, *spatial)`` and ``num_actions`` actions."""
-    config = NetworkConfig(args.channels, tuple(args.shared_dilations), tuple(args.head_dilations))
-    return VoxelActorCritic(
-        observation_shape[0],
-        num_actions,
-        spatial_dims=spatial_dims_of(observation_shape),
-        config=config,
-    )
+    return VoxelActorCritic.for_observation(observation_shape, num_actions, args.network_config())
 
 
 class RewardMapConv(nn.Module):
@@ -428,9 +409,10 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    loop, state = TrainingLoop.open(
-        out_dir, "a3c", args, resume=resume, show_progress=show_progress
+    loop = TrainingLoop(
+        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
     )
+    state = loop.open("a3c", args, resume=resume)
     observation_shape, num_actions = observation_layout(args)
     generator = seed_everything(args.seed)
     device = resolve_device(args.device) if args.workers == 1 else torch.device("cpu")
@@ -459,7 +441,7 @@ def _train_synchronous(
     start: int,
     device: torch.device,
 ) -> None:
-    configure_torch(args.threads or None)
+    configure_torch(args.threads)
     envs = {stage: make_envs(args, pretrain=stage) for stage in (True, False)}
 
     def results() -> Iterator[UpdateResult]:
@@ -631,9 +613,7 @@ def _clone(learner: Learner) -> Learner:
 
 
 def load_policy(out_dir: Path, *, greedy: bool = True, device: str = "cpu") -> NetworkPolicy:
-    """The trained policy of a run directory, for :func:`agents.evaluation.evaluate_policy`."""
-    from agents.common import args_from_dict, load_checkpoint
-
+    """The trained policy of a run directory, for :func:`~.common.evaluation.evaluate_policy`."""
     state = load_checkpoint(Path(out_dir) / "checkpoint.pt")
     if state is None:
         raise ConfigError(f"{out_dir} has no checkpoint.pt; train first (segenv train a3c)")

@@ -21,52 +21,23 @@ and writes ``DIR/eval_<split>.json``.
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
-import importlib
+import inspect
 import itertools
 import json
 import sys
 import time
-import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from segenv.errors import ConfigError, SegEnvError
+from segenv.files import atomic_write_text
 
-
-@dataclass(frozen=True)
-class LearnerSpec:
-    """Where a learner lives and the ``Args`` fields its name fixes."""
-
-    module: str
-    summary: str
-    fixed: tuple[tuple[str, Any], ...] = ()
-
-
-LEARNERS: dict[str, LearnerSpec] = {
-    "a3c": LearnerSpec("agents.a3c", "IteR-MRL's A3C with the fully convolutional actor-critic"),
-    "mecca": LearnerSpec("agents.mecca", "MECCA: A3C + action-confidence network and guide"),
-    "ppo": LearnerSpec("agents.sb3", "stable-baselines3 PPO with VoxelPolicy", (("algo", "ppo"),)),
-    "a2c": LearnerSpec("agents.sb3", "stable-baselines3 A2C with VoxelPolicy", (("algo", "a2c"),)),
-    "intercnn": LearnerSpec(
-        "agents.supervised", "InterCNN: supervised, iterative, binary previous segmentation"
-    ),
-    "rnet": LearnerSpec(
-        "agents.supervised",
-        "DeepIGeoS R-Net: supervised one-step refinement with geodesic hints",
-        (("variant", "rnet"), ("state", "probability")),
-    ),
-}
-
-
-def learner_module(name: str) -> types.ModuleType:
-    """Import the module of learner ``name``."""
-    if name not in LEARNERS:
-        raise ConfigError(f"learner {name!r} is unknown; choose one of {sorted(LEARNERS)}")
-    return importlib.import_module(LEARNERS[name].module)
-
+from . import registry
+from .common.runs import CONFIG_NAME, args_from_dict, read_config
+from .compare import evaluate_run
 
 # ------------------------------------------------------------------------------ Args flags
 
@@ -101,9 +72,6 @@ def add_args_flags(parser: argparse.ArgumentParser, args_class: type[Any]) -> No
 
 def _field_docs(args_class: type[Any]) -> dict[str, str]:
     """The attribute docstrings of a dataclass and its bases (CleanRL's field docs)."""
-    import ast
-    import inspect
-
     docs: dict[str, str] = {}
     for klass in reversed(args_class.__mro__):
         if not dataclasses.is_dataclass(klass):
@@ -141,33 +109,31 @@ def args_with_overrides(preset: Any, namespace: argparse.Namespace) -> Any:
 def train_command(argv: Sequence[str]) -> int:
     """``segenv train <learner> --config quick|paper --out DIR [--resume] [--FIELD VALUE ...]``."""
     first = argparse.ArgumentParser(prog="segenv train", add_help=False)
-    first.add_argument("learner", choices=sorted(LEARNERS))
+    first.add_argument("learner", choices=sorted(registry.LEARNERS))
     known, _ = first.parse_known_args(argv)
-    spec = LEARNERS[known.learner]
-    module = learner_module(known.learner)
+    learner = registry.load(known.learner)
     parser = argparse.ArgumentParser(
-        prog="segenv train", description=f"Train {known.learner}: {spec.summary}."
+        prog="segenv train",
+        description=f"Train {known.learner}: {registry.spec(known.learner).summary}.",
     )
-    parser.add_argument("learner", choices=sorted(LEARNERS))
-    parser.add_argument("--config", default="quick", choices=sorted(module.CONFIGS))
+    parser.add_argument("learner", choices=sorted(registry.LEARNERS))
+    parser.add_argument("--config", default="quick", choices=sorted(learner.CONFIGS))
     parser.add_argument("--out", type=Path, required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    add_args_flags(parser, module.Args)
+    add_args_flags(parser, learner.Args)
     namespace = parser.parse_args(argv)
-    preset = dataclasses.replace(module.CONFIGS[namespace.config], **dict(spec.fixed))
-    if namespace.resume and (namespace.out / "config.json").exists():
-        from agents.common import args_from_dict, read_config
-
+    preset = registry.preset(known.learner, namespace.config)
+    if namespace.resume and (namespace.out / CONFIG_NAME).exists():
         recorded_learner, recorded = read_config(namespace.out)
         if recorded_learner != known.learner:
             raise ConfigError(
                 f"{namespace.out} holds a {recorded_learner!r} run, not {known.learner!r}"
             )
-        preset = args_from_dict(module.Args, recorded)
+        preset = args_from_dict(learner.Args, recorded)
     args = args_with_overrides(preset, namespace)
     start = time.perf_counter()
-    checkpoint = module.train(
+    checkpoint = learner.train(
         args, namespace.out, resume=namespace.resume, show_progress=not namespace.no_progress
     )
     print(f"trained {known.learner} in {time.perf_counter() - start:.0f} s → {checkpoint}")
@@ -208,94 +174,8 @@ def evaluate_command(argv: Sequence[str]) -> int:
     )
     print(text)
     name = f"eval_{namespace.split}.json" if namespace.dataset is None else "eval_dataset.json"
-    (namespace.run / name).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(namespace.run / name, json.dumps(record, indent=2) + "\n")
     return 0
-
-
-def evaluate_run(
-    run: Path,
-    *,
-    split: str = "test",
-    episodes: int | None = None,
-    dataset: str | None = None,
-    seed: int = 0,
-    greedy: bool = True,
-    device: str = "cpu",
-    baselines: bool = True,
-    flips: bool = False,
-) -> tuple[str, dict[str, Any]]:
-    """Evaluate the agent of run directory ``run``; return the printed text and a JSON record.
-
-    ``flips=True`` adds the voxels fixed and broken per step (see ``flips_table``).
-    """
-    import gymnasium as gym
-
-    from agents.common import args_from_dict, env_id_of, env_kwargs, read_config
-    from agents.evaluation import (
-        VoxelFlips,
-        compare_policies,
-        comparison_table,
-        flips_table,
-        summary_record,
-    )
-    from agents.graphcut import GraphCutPolicy
-    from agents.scripted import hint_follower_policy, noop_policy
-
-    learner, recorded = read_config(run)
-    module = learner_module(learner)
-    args = args_from_dict(module.Args, recorded)
-    episodes = args.eval_episodes if episodes is None else episodes
-    if episodes < 1:
-        raise ConfigError(f"--episodes must be >= 1, got {episodes}")
-    # IteR-MRL Table 2's protocol for every row: the largest-error user; the reward (unused by
-    # the metrics) is the plain gain, so rows that supply no confidence map run too.
-    base = env_kwargs(args, split, user="largest_error", reward="relative")
-    if dataset is not None:
-        if len(args.shape) != 3:
-            raise ConfigError(
-                f"--dataset needs a run trained on 3D volumes; this one used shape={args.shape}"
-            )
-        base["dataset"] = dataset
-    episodes = min(episodes, len(gym.make(env_id_of(args), **base).unwrapped.dataset))  # type: ignore[attr-defined]
-
-    def make_env(**overrides: Any) -> gym.Env:
-        return gym.make(env_id_of(args), **{**base, **overrides})
-
-    policy = module.load_policy(run, greedy=greedy, device=device)
-    standard = {"actions": "paper", "state": "probability"}  # the scripted rows' own env
-    rows: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {}
-    if baselines:
-        rows["initial segmentation (no-op)"] = (noop_policy, standard)
-        rows["hint follower (no learning)"] = (hint_follower_policy, standard)
-        rows["min-cut (no learning)"] = (GraphCutPolicy(), standard)
-    rows[learner] = (policy, {})
-    if args.user not in ("largest_error", "none"):
-        rows[f"{learner}, user={args.user} (as trained)"] = (policy, {"user": args.user})
-    rows[f"{learner}, user=none"] = (policy, {"user": "none"})
-    start = time.perf_counter()
-    counts = {name: VoxelFlips() for name in rows} if flips else None
-    results = compare_policies(make_env, rows, episodes, seed=seed, flips=counts)
-    where = dataset if dataset is not None else f"synthetic {split} split"
-    title = (
-        f"{learner} run {run}: {episodes} episodes on the {where}, shape {tuple(args.shape)}, "
-        f"{args.initial_clicks} clicks on p(0) then {args.clicks_per_step} per step, "
-        f"{'greedy' if greedy else 'sampled'} actions ({time.perf_counter() - start:.0f} s)"
-    )
-    table = comparison_table(results)
-    record = {
-        "run": str(run),
-        "split": split,
-        "episodes": episodes,
-        "rows": summary_record(results),
-    }
-    text = f"{title}\n\n{table}\n\nDice in %, Δ = final - initial (points), ASSD in mm."
-    if counts is not None:
-        record["flips"] = {name: row.record() for name, row in counts.items()}
-        text += (
-            f"\n\nVoxels fixed / broken per episode by each step's actions:\n\n"
-            f"{flips_table(counts)}"
-        )
-    return text, record
 
 
 # ---------------------------------------------------------------------------------- main
@@ -303,14 +183,18 @@ def evaluate_run(
 
 def learners_command(argv: Sequence[str]) -> int:
     """``segenv learners``: list what can be trained."""
-    for name, spec in LEARNERS.items():
-        print(f"{name:8s} {spec.summary} ({spec.module})")
+    for name, spec in registry.LEARNERS.items():
+        print(f"{name:8s} {spec.summary} ({spec.module_name})")
     return 0
 
 
 def benchmark_command(argv: Sequence[str]) -> int:
-    """``segenv benchmark reward_designs|ablations ...``: see :mod:`agents.suite`."""
-    from agents.suite import benchmark_command as run_benchmark
+    """``segenv benchmark reward_designs|ablations ...``: see :mod:`.suites`.
+
+    The benchmark engine is imported when the command runs: it needs the learners' stack,
+    which the other commands import only as far as they need it.
+    """
+    from .suites.runner import benchmark_command as run_benchmark
 
     return run_benchmark(argv)
 
@@ -333,6 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[argv[0]](argv[1:])
     except SegEnvError as error:
         print(f"segenv {argv[0]}: error: {error}", file=sys.stderr)
+        return 2
+    except ImportError as error:
+        hint = registry.missing_extra(error)
+        if hint is None:
+            raise
+        print(f"segenv {argv[0]}: error: {hint}", file=sys.stderr)
         return 2
 
 

@@ -11,7 +11,8 @@ of ``train1``, best checkpoint kept) → probabilities for ``train2`` and ``test
 ``<out>/probabilities/<case>.npy`` (atomically). A second run with the same settings finds
 them and does nothing. The env reads them through the ``probability_files`` initialiser::
 
-    python -m agents.coarse --dataset path/to/Task01_BrainTumour --preset brats_flair_whole_tumour
+    python -m segenv_agents.coarse --dataset path/to/Task01_BrainTumour \
+        --preset brats_flair_whole_tumour
 
     env = gym.make("InteractiveSeg3D-v0", dataset=splits_sources["train2"],
                    initialiser="probability_files",
@@ -25,7 +26,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +42,9 @@ from segenv.data.preprocess import augment_case
 from segenv.data.presets import get_preset
 from segenv.data.sources import NiftiSource, load_dataset
 from segenv.data.splits import PAPER_FRACTIONS, Splits, three_way_split
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
+from segenv.files import atomic_write, atomic_write_text, atomic_writer
 from segenv.metrics import dice
 
 
@@ -126,16 +128,6 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1
 
 
 # --------------------------------------------------------------------------- data
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"--device {name!r} is unknown; use cpu, cuda or auto")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
-    return torch.device(name)
 
 
 def load_source(args: Args) -> NiftiSource:
@@ -252,17 +244,6 @@ def train(
 # --------------------------------------------------------------------------- outputs
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, array)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def run_key(args: Args, source: NiftiSource, splits: Splits) -> str:
     """A hash of everything the cached outputs depend on."""
     settings = dataclasses.asdict(args)
@@ -299,7 +280,7 @@ def run(args: Args) -> dict[str, Any]:
             print(f"cached: {folder} already holds this run's {len(targets)} probability volumes")
             print(f"validation Dice {summary['validation_dice']:.4f}")
             return dict(summary)
-    device = _device(args.device)
+    device = resolve_device(args.device)
     network, best, log = train(args, list(parts["train1"]), device)
     print(f"validation Dice {best:.4f}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -308,13 +289,13 @@ def run(args: Args) -> dict[str, Any]:
         scores = []
         for case in parts[name]:
             probability = predict(network, case, device)
-            _save_npy(folder / f"{case.name}.npy", probability.astype(np.float32))
+            with atomic_writer(folder / f"{case.name}.npy") as stream:
+                np.save(stream, probability.astype(np.float32))
             scores.append(dice(probability >= 0.5, case.label))
         split_dice[name] = float(np.mean(scores))
         print(f"{name}: {len(scores)} probability volume(s), mean Dice {split_dice[name]:.4f}")
-    torch.save(
-        {"state_dict": network.state_dict(), "args": dataclasses.asdict(args)}, out / "model.pt"
-    )
+    model = {"state_dict": network.state_dict(), "args": dataclasses.asdict(args)}
+    atomic_write(out / "model.pt", lambda stream: torch.save(model, stream))
     summary = {
         "key": key,
         "validation_dice": best,
@@ -322,7 +303,7 @@ def run(args: Args) -> dict[str, Any]:
         "probabilities": str(folder),
         "log": log,
     }
-    summary_path.write_text(json.dumps(summary, indent=2))
+    atomic_write_text(summary_path, json.dumps(summary, indent=2))
     print(f"wrote {folder} (initialiser='probability_files', folder={str(folder)!r})")
     return summary
 
@@ -355,7 +336,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``python -m agents.coarse``."""
+    """Entry point of ``python -m segenv_agents.coarse``."""
     run(parse_args(argv))
 
 

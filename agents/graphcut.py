@@ -109,7 +109,7 @@ def graph_cut(
 
 
 class GraphCutPolicy:
-    """Min-cut refinement as a :data:`agents.scripted.Policy` (needs the env for the clicks)."""
+    """Min-cut refinement as a :data:`~.common.evaluation.Policy` (needs the env for the clicks)."""
 
     def __init__(self, *, lam: float = 2.0, sigma: float = 0.5) -> None:
         self.lam = lam

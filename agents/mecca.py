@@ -1,12 +1,12 @@
 """MECCA: interactive segmentation with self-adaptive confidence calibration (Shen et al., 2023).
 
-MECCA is A3C (:mod:`agents.a3c`, whose network, loss and update it reuses) plus an
-**action-confidence network** ``C(s, a)`` (MECCA §3.3), in one file, top to bottom:
+MECCA is A3C (:mod:`segenv_agents.a3c`, whose network, loss and update it reuses) plus an
+**action-confidence network** ``C(s, a)`` (MECCA §3.3); this module, top to bottom:
 :class:`Args` and its presets → env factory → the confidence loss (eq 6) and simulated labels
 (eq 10) → one update → the training loop.
 
-* **Confidence network** (:class:`agents.common.ConfidenceNet`, same shape as the value branch,
-  own parameters, own Adam). Trained on labeled rollouts with the symmetric binary
+* **Confidence network** (:class:`~.common.networks.ConfidenceNet`, same shape as the value
+  branch, own parameters, own Adam). Trained on labeled rollouts with the symmetric binary
   cross-entropy of eq 6: ``BCE(C(s, a), ζ) + BCE(C(s, -a), 1 - ζ)`` where ``ζ_i = 1`` when the
   direction of voxel i's action agrees with its label (``a_i > 0`` on foreground, ``a_i < 0`` on
   background; eq 7's garbled "⊕" read as "the action moves p towards y").
@@ -45,31 +45,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents import a3c
-from agents.common import (
-    ConfidenceNet,
-    NetworkConfig,
-    NetworkPolicy,
-    Rollout,
-    TrainingLoop,
-    UpdateResult,
-    actor_logits,
-    args_from_dict,
-    collect_rollout,
-    configure_torch,
-    env_id_of,
-    env_kwargs,
-    episode_seeds,
-    load_checkpoint,
-    make_vector_env,
-    resolve_device,
-    sample_actions,
-    seed_everything,
-    spatial_dims_of,
-    sub_envs,
-)
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 from segenv.rewards import printed_confidence_weight
+
+from . import a3c
+from .common.checkpoints import load_checkpoint
+from .common.config import env_id_of, env_kwargs
+from .common.distributions import sample_actions
+from .common.networks import ConfidenceNet, spatial_dims_of
+from .common.policies import NetworkPolicy, actor_logits
+from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env, sub_envs
+from .common.runs import args_from_dict
+from .common.runtime import configure_torch, seed_everything
+from .common.training import TrainingLoop, UpdateResult
 
 
 def shifted_confidence_weight(
@@ -90,7 +79,7 @@ CONFIDENCE_WEIGHTS: dict[str, Callable[..., np.ndarray]] = {
 
 @dataclass
 class Args(a3c.Args):
-    """MECCA settings: every A3C field (:class:`agents.a3c.Args`) plus these."""
+    """MECCA settings: every A3C field (:class:`segenv_agents.a3c.Args`) plus these."""
 
     reward: str = "confidence"
     """reward design; 'confidence' is MECCA's self-adaptive reward (eq 8)"""
@@ -200,9 +189,10 @@ def labeled_split(args: Args) -> tuple[Any, Any | None]:
 
 def build_confidence_net(args: Args, observation_shape: tuple[int, ...]) -> ConfidenceNet:
     """The confidence network for observations ``(C, *spatial)``."""
-    config = NetworkConfig(args.channels, tuple(args.shared_dilations), tuple(args.head_dilations))
     return ConfidenceNet(
-        observation_shape[0], spatial_dims=spatial_dims_of(observation_shape), config=config
+        observation_shape[0],
+        spatial_dims=spatial_dims_of(observation_shape),
+        config=args.network_config(),
     )
 
 
@@ -521,10 +511,11 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    loop, state = TrainingLoop.open(
-        out_dir, "mecca", args, resume=resume, show_progress=show_progress
+    loop = TrainingLoop(
+        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
     )
-    configure_torch(args.threads or None)
+    state = loop.open("mecca", args, resume=resume)
+    configure_torch(args.threads)
     labeled, unlabeled = labeled_split(args)
     env_id = env_id_of(args)
     kwargs = mecca_env_kwargs(args, "train")

@@ -9,7 +9,7 @@ Three pieces make SB3's single-agent algorithms train the shared voxel policy:
   volume (SB3's ``MultiCategoricalDistribution`` would build one ``Categorical`` object per
   voxel). Its ``log_prob`` and ``entropy`` are the **means** over voxels.
 * :class:`VoxelPolicy` — an ``ActorCriticPolicy`` whose networks are
-  :class:`agents.common.VoxelActorCritic`: no dense layer over the voxels, per-voxel logits
+  :class:`~.common.networks.VoxelActorCritic`: no dense layer over the voxels, per-voxel logits
   from convolutions, and the state value ``V(s)`` = the spatial mean of the value map.
 
 What this formulation shares with IteR-MRL's eq 7 and where it differs:
@@ -26,16 +26,17 @@ What this formulation shares with IteR-MRL's eq 7 and where it differs:
   bootstrap advantages their own way (``normalize_advantage``; bootstrapping only matters
   when ``n_steps`` is not a multiple of T); SB3 auto-resets the envs and seeds them once per
   run, so episodes are not the same as A3C's; and every voxel shares one scalar advantage,
-  never PixelRL's per-voxel advantage (:mod:`agents.a3c` with ``advantage="voxel"``).
+  never PixelRL's per-voxel advantage (:mod:`segenv_agents.a3c` with ``advantage="voxel"``).
 
 Run it with ``segenv train ppo --config quick --out runs/ppo`` (or ``a2c``).
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -54,22 +55,17 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
-from agents.common import (
-    NetworkConfig,
-    NetworkPolicy,
-    RunArgs,
-    RunLogger,
-    VoxelActorCritic,
-    configure_torch,
-    env_id_of,
-    env_kwargs,
-    log_prob_and_entropy,
-    resolve_device,
-    sample_actions,
-    spatial_dims_of,
-    write_config,
-)
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError, InputTypeError, describe
+from segenv.files import atomic_writer
+
+from .common.config import RunArgs, env_id_of, env_kwargs
+from .common.distributions import log_prob_and_entropy, sample_actions
+from .common.logger import RunLogger
+from .common.networks import NetworkArgs, NetworkConfig, VoxelActorCritic
+from .common.policies import NetworkPolicy
+from .common.runs import args_from_dict, read_config, write_config
+from .common.runtime import configure_torch
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C}
 CHECKPOINT_NAME = "checkpoint.zip"
@@ -184,7 +180,8 @@ class VoxelPolicy(ActorCriticPolicy):
     """A fully convolutional ``ActorCriticPolicy`` for the voxel-agent env.
 
     ``policy_kwargs``: ``channels``, ``shared_dilations``, ``head_dilations`` (see
-    :class:`agents.common.NetworkConfig`). The env must be wrapped in
+    :class:`~.common.networks.NetworkConfig`; one left out keeps its default). The env must be
+    wrapped in
     :class:`FlatVoxelActions` (see :func:`make_sb3_env`).
     """
 
@@ -194,9 +191,9 @@ class VoxelPolicy(ActorCriticPolicy):
         action_space: spaces.Space,
         lr_schedule: Callable[[float], float],
         *,
-        channels: int = 32,
-        shared_dilations: tuple[int, ...] = (1, 2, 3),
-        head_dilations: tuple[int, ...] = (4, 2, 1),
+        channels: int | None = None,
+        shared_dilations: Sequence[int] | None = None,
+        head_dilations: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) not in (
@@ -213,10 +210,14 @@ class VoxelPolicy(ActorCriticPolicy):
         ):
             raise InputTypeError(
                 f"VoxelPolicy needs a flat MultiDiscrete action space with one entry per voxel "
-                f"({voxels}), got {action_space}; wrap the env in agents.sb3.FlatVoxelActions"
+                f"({voxels}), got {action_space}; wrap the env in "
+                "segenv_agents.sb3.FlatVoxelActions"
             )
+        default = NetworkConfig()
         self.network_config = NetworkConfig(
-            channels, tuple(shared_dilations), tuple(head_dilations)
+            default.channels if channels is None else channels,
+            default.shared_dilations if shared_dilations is None else tuple(shared_dilations),
+            default.head_dilations if head_dilations is None else tuple(head_dilations),
         )
         kwargs["features_extractor_class"] = VoxelFeatures
         kwargs.setdefault("ortho_init", False)  # the network initialises itself (Xavier)
@@ -224,12 +225,8 @@ class VoxelPolicy(ActorCriticPolicy):
 
     def _build(self, lr_schedule: Callable[[float], float]) -> None:
         shape = tuple(self.observation_space.shape or ())
-        self.voxel_net = VoxelActorCritic(
-            shape[0],
-            int(self.action_space.nvec.flat[0]),  # type: ignore[attr-defined]
-            spatial_dims=spatial_dims_of(shape),
-            config=self.network_config,
-        )
+        num_actions = int(self.action_space.nvec.flat[0])  # type: ignore[attr-defined]
+        self.voxel_net = VoxelActorCritic.for_observation(shape, num_actions, self.network_config)
         self.action_dist = VoxelCategoricalDistribution(shape[1:])
         self.optimizer = self.optimizer_class(
             self.parameters(),
@@ -280,7 +277,7 @@ class VoxelPolicy(ActorCriticPolicy):
         return self.get_distribution(observation).get_actions(deterministic=deterministic)
 
     def voxel_logits(self, observation: torch.Tensor) -> torch.Tensor:
-        """Per-voxel logits ``(B, K, *spatial)`` (for :class:`agents.common.NetworkPolicy`)."""
+        """Per-voxel logits ``(B, K, *spatial)`` (for :class:`~.common.policies.NetworkPolicy`)."""
         return self.voxel_net(observation).logits
 
 
@@ -288,8 +285,8 @@ class VoxelPolicy(ActorCriticPolicy):
 
 
 @dataclass
-class Args(RunArgs):
-    """SB3 settings; the environment and run fields come from :class:`agents.common.RunArgs`."""
+class Args(NetworkArgs, RunArgs):
+    """SB3 settings after the env, run and network fields (``RunArgs``, ``NetworkArgs``)."""
 
     algo: str = "ppo"
     """'ppo' or 'a2c'"""
@@ -317,12 +314,11 @@ class Args(RunArgs):
     """PPO clip range (on the geometric-mean per-voxel ratio)"""
     max_grad_norm: float = 0.5
     """gradient-norm clipping"""
-    channels: int = 32
-    """feature channels of every convolution block"""
-    shared_dilations: tuple[int, ...] = (1, 2, 3)
-    """dilation of each shared block"""
-    head_dilations: tuple[int, ...] = (4, 2, 1)
-    """dilation of each block of the policy and value heads"""
+
+    @property
+    def total_env_steps(self) -> int:
+        """``total_timesteps`` (SB3 counts the steps of every env)."""
+        return self.total_timesteps
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -353,7 +349,7 @@ CONFIGS: dict[str, Args] = {
         ent_coef=0.05,
         channels=16,
         head_dilations=(2, 1),
-        threads=1,  # robust on a shared CPU: see agents.common.configure_torch
+        threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
     # The papers' volume and settings (55×55×30, T = 5, lr 1e-4, γ = 0.95) for a GPU.
@@ -375,11 +371,7 @@ CONFIGS: dict[str, Args] = {
 
 def make_model(args: Args, env: Any, tensorboard_log: str | None = None) -> BaseAlgorithm:
     """``PPO`` or ``A2C`` with :class:`VoxelPolicy` on a vectorised env."""
-    policy_kwargs = {
-        "channels": args.channels,
-        "shared_dilations": tuple(args.shared_dilations),
-        "head_dilations": tuple(args.head_dilations),
-    }
+    policy_kwargs = dataclasses.asdict(args.network_config())
     common: dict[str, Any] = {
         "learning_rate": args.lr,
         "n_steps": args.n_steps,
@@ -455,13 +447,10 @@ class _Progress(BaseCallback):
 
 
 def save_model(model: BaseAlgorithm, out_dir: Path) -> Path:
-    """Save an SB3 model to ``out_dir/checkpoint.zip`` atomically (temporary file, rename)."""
+    """Save an SB3 model to ``out_dir/checkpoint.zip`` atomically (SB3 writes to the stream)."""
     path = Path(out_dir) / CHECKPOINT_NAME
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.zip")
-    model.save(temporary)
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    with atomic_writer(path) as stream:  # a binary file: SB3 writes its zip archive into it
+        model.save(cast(io.BufferedIOBase, stream))
     return path
 
 
@@ -484,7 +473,7 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
     write_config(out_dir, args.algo, args)
-    configure_torch(args.threads or None)
+    configure_torch(args.threads)
     kwargs = env_kwargs(args, "train")
     env_id = env_id_of(args)
     env = DummyVecEnv([lambda: make_sb3_env(env_id, kwargs) for _ in range(args.num_envs)])
@@ -512,8 +501,6 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
 
 def load_model(out_dir: Path, *, device: str = "cpu") -> BaseAlgorithm:
     """The SB3 model of a run directory."""
-    from agents.common import args_from_dict, read_config
-
     _, recorded = read_config(out_dir)
     args = args_from_dict(Args, recorded)
     checkpoint = Path(out_dir) / CHECKPOINT_NAME
@@ -523,7 +510,7 @@ def load_model(out_dir: Path, *, device: str = "cpu") -> BaseAlgorithm:
 
 
 def load_policy(out_dir: Path, *, greedy: bool = True, device: str = "cpu") -> NetworkPolicy:
-    """The trained policy of a run directory, for :func:`agents.evaluation.evaluate_policy`."""
+    """The trained policy of a run directory, for :func:`~.common.evaluation.evaluate_policy`."""
     model = load_model(out_dir, device=device)
     policy = model.policy
     if not isinstance(policy, VoxelPolicy):

@@ -1,17 +1,19 @@
 """Scripted policies: floors and ceilings for the learners, and examples for teaching.
 
 A policy is ``policy(observation, env) -> action`` with the observation and action layouts of
-:class:`segenv.envs.InteractiveSegEnv`. These use numpy only.
+:class:`segenv.envs.InteractiveSegEnv` (:data:`.common.evaluation.Policy`). These use numpy only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import argparse
+import time
 
 import gymnasium as gym
 import numpy as np
 
-Policy = Callable[[np.ndarray, gym.Env], np.ndarray]
+from .common.config import EnvArgs, env_id_of, env_kwargs
+from .common.evaluation import Policy, evaluate_policy
 
 
 def _deltas(env: gym.Env) -> np.ndarray:
@@ -70,15 +72,14 @@ POLICIES: dict[str, Policy] = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Evaluate the scripted policies on held-out synthetic cases; print Dice per step."""
-    import argparse
-    import time
+    """Evaluate the scripted policies on held-out synthetic cases; print Dice per step.
 
-    import segenv  # noqa: F401  (registers the env ids)
-    from agents.evaluation import evaluate_policy
-
+    The cases are the learners' ``test`` split (:func:`~.common.config.synthetic_split`).
+    """
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--env", default="InteractiveSeg3D-v0", help="Gymnasium id")
+    parser.add_argument(
+        "--shape", type=int, nargs="+", default=[30, 55, 55], help="D H W, or H W for 2D"
+    )
     parser.add_argument("--episodes", type=int, default=10, help="held-out cases to evaluate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     parser.add_argument(
@@ -91,13 +92,13 @@ def main(argv: list[str] | None = None) -> None:
         help="clicks on p(0) before step 1 (5 = IteR-MRL Table 2's protocol)",
     )
     args = parser.parse_args(argv)
-    env = gym.make(
-        args.env, start_seed=100_000, num_cases=args.episodes, initial_clicks=args.initial_clicks
+    settings = EnvArgs(
+        shape=tuple(args.shape), num_test_cases=args.episodes, initial_clicks=args.initial_clicks
     )
-    shape = env.unwrapped.volume_shape  # type: ignore[attr-defined]
+    env = gym.make(env_id_of(settings), **env_kwargs(settings, "test"))
     print(
-        f"{args.env}: synthetic test cases (seeds 100000+), volume {shape} (D, H, W), "
-        f"{args.episodes} episodes, seed {args.seed}"
+        f"{env_id_of(settings)}: the synthetic test split (data seed {settings.data_seed}), "
+        f"shape {settings.shape}, {args.episodes} episodes, seed {args.seed}"
     )
     for name in args.policies:
         start = time.perf_counter()

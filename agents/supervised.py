@@ -11,9 +11,9 @@ each step *replaces* the segmentation by the network's prediction — what these
   one refinement step only (the initial segmentation with its first clicks), applied step after
   step at test time, as in IteR-MRL Table 2's comparison.
 
-The network is :class:`agents.common.VoxelActorCritic` with K = 2 "actions" (background,
-foreground); its value head is unused. In one file: :class:`Args` and presets → env →
-loss → training loop → evaluation. Run ``segenv train intercnn --config quick --out DIR``.
+The network is :class:`~.common.networks.VoxelActorCritic` with K = 2 "actions"
+(background, foreground); its value head is unused. Top to bottom: :class:`Args` and presets
+→ env → loss → training loop → evaluation. Run ``segenv train intercnn --config quick --out DIR``.
 """
 
 from __future__ import annotations
@@ -29,35 +29,24 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agents.common import (
-    NetworkConfig,
-    NetworkPolicy,
-    RunArgs,
-    TrainingLoop,
-    UpdateResult,
-    VoxelActorCritic,
-    actor_logits,
-    args_from_dict,
-    collect_rollout,
-    configure_torch,
-    env_id_of,
-    env_kwargs,
-    episode_seeds,
-    load_checkpoint,
-    make_vector_env,
-    resolve_device,
-    sample_actions,
-    seed_everything,
-    spatial_dims_of,
-    sub_envs,
-)
+from segenv.devices import resolve_device
 from segenv.errors import ConfigError
+
+from .common.checkpoints import load_checkpoint
+from .common.config import RunArgs, env_id_of, env_kwargs
+from .common.distributions import sample_actions
+from .common.networks import NetworkArgs, VoxelActorCritic
+from .common.policies import NetworkPolicy, actor_logits
+from .common.rollout import collect_rollout, episode_seeds, make_vector_env, sub_envs
+from .common.runs import args_from_dict
+from .common.runtime import configure_torch, seed_everything
+from .common.training import TrainingLoop, UpdateResult
 
 VARIANTS = ("intercnn", "rnet")
 
 
 @dataclass
-class Args(RunArgs):
+class Args(NetworkArgs, RunArgs):
     """Supervised baseline settings; environment and run fields come from ``RunArgs``."""
 
     variant: str = "intercnn"
@@ -72,16 +61,15 @@ class Args(RunArgs):
     """updates; one update = one episode per env, then one gradient step"""
     num_envs: int = 4
     """episodes per update"""
-    channels: int = 32
-    """feature channels of every convolution block"""
-    shared_dilations: tuple[int, ...] = (1, 2, 3)
-    """dilation of each shared block"""
-    head_dilations: tuple[int, ...] = (4, 2, 1)
-    """dilation of each block of the segmentation head"""
     lr: float = 1e-4
     """Adam learning rate"""
     log_every: int = 10
     """updates between two TensorBoard writes"""
+
+    @property
+    def total_env_steps(self) -> int:
+        """``total_updates`` episodes of ``max_steps`` steps in each of ``num_envs`` envs."""
+        return self.total_updates * self.num_envs * self.max_steps
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -105,7 +93,7 @@ def _presets(variant: str) -> dict[str, Args]:
             channels=16,
             head_dilations=(2, 1),
             lr=1e-3,
-            threads=1,  # robust on a shared CPU: see agents.common.configure_torch
+            threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
             checkpoint_every_s=60.0,
         ),
         "paper": Args(
@@ -144,13 +132,7 @@ def build_network(
     args: Args, observation_shape: tuple[int, ...], num_actions: int
 ) -> VoxelActorCritic:
     """The segmentation network (the actor-critic's policy head; the value head is unused)."""
-    config = NetworkConfig(args.channels, tuple(args.shared_dilations), tuple(args.head_dilations))
-    return VoxelActorCritic(
-        observation_shape[0],
-        num_actions,
-        spatial_dims=spatial_dims_of(observation_shape),
-        config=config,
-    )
+    return VoxelActorCritic.for_observation(observation_shape, num_actions, args.network_config())
 
 
 class Trainer:
@@ -234,10 +216,11 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
-    loop, state = TrainingLoop.open(
-        out_dir, args.variant, args, resume=resume, show_progress=show_progress
+    loop = TrainingLoop(
+        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
     )
-    configure_torch(args.threads or None)
+    state = loop.open(args.variant, args, resume=resume)
+    configure_torch(args.threads)
     envs = make_vector_env(env_id_of(args), env_kwargs(args, "train"), args.num_envs)
     trainer = Trainer(args, envs, device=resolve_device(args.device))
     start = 0 if state is None else trainer.load(state)

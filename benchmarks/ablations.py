@@ -4,19 +4,14 @@ Action sets and the binary state, relative vs absolute reward, good / none / bad
 test time, accumulated (T = 5) vs immediate (T = 1) reward, and A3C, MECCA, InterCNN, R-Net,
 min-cut and the initial segmentation from different initial segmentations. Writes a Markdown
 report, a CSV and a PNG; shares its cells with ``reward_designs.py`` in the same ``--out``.
-See :mod:`agents.suite`.
+See :mod:`segenv_agents.suites`.
 
 Run: ``python benchmarks/ablations.py --profile quick`` (``--list`` shows the cells).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.suite import main
+from segenv_agents.suites.runner import main
 
 if __name__ == "__main__":
     raise SystemExit(main(suite="ablations"))

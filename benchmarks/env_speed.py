@@ -18,13 +18,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from reference_step import (
     reference_action,
     reference_clicks,
@@ -32,12 +27,12 @@ from reference_step import (
     reference_reward,
 )
 
-from agents.scripted import hint_follower_policy
 from segenv.actions import apply_action
 from segenv.envs.interactive_seg import InteractiveSegEnv
 from segenv.hints import DEFAULT_GEODESIC_SCALE, make_hint_encoder
 from segenv.interaction import UserContext, simulate_clicks
 from segenv.rewards import RewardInputs, compute_reward, cross_entropy
+from segenv_agents.scripted import hint_follower_policy
 
 SIZES = ((30, 55, 55), (64, 128, 128), (128, 256, 256))
 TARGETS_MS = {(30, 55, 55): 5.0, (64, 128, 128): 60.0}

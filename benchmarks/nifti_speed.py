@@ -10,15 +10,12 @@ that data set against the synthetic default. Run: ``python benchmarks/nifti_spee
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from segenv.data import make_case, make_synthetic_case
 from segenv.data.case import Case

@@ -3,7 +3,7 @@
 Relative CE gain (the reference), absolute, focal, error-region (A3C) and confidence-weighted
 (MECCA), over several seeds, evaluated on the held-out synthetic split: Dice per step with
 mean ± std, a paired comparison against ``relative``, a Markdown table, a CSV and a PNG.
-Finished cells are skipped on a re-run, interrupted ones resume. See :mod:`agents.suite`.
+Finished cells are skipped on a re-run, interrupted ones resume. See :mod:`segenv_agents.suites`.
 
 Run: ``python benchmarks/reward_designs.py --profile quick`` (``--only 'a3c-focal-*' --rerun``
 re-runs cells; ``--designs relative,my_reward --plugin my_module`` adds your own reward).
@@ -11,12 +11,7 @@ re-runs cells; ``--designs relative,my_reward --plugin my_module`` adds your own
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agents.suite import main
+from segenv_agents.suites.runner import main
 
 if __name__ == "__main__":
     raise SystemExit(main(suite="reward_designs"))

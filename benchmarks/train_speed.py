@@ -17,17 +17,14 @@ import dataclasses
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import torch
 
-from agents import a3c, mecca, sb3
+from segenv_agents import a3c, mecca, sb3
 
 LEARNERS = ("a3c", "mecca", "ppo")
 SIZES = ("quick", "paper")

@@ -29,17 +29,13 @@ import math
 import platform
 import pstats
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import segenv  # noqa: F401
 from segenv import marl

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up: a virtualenv in .venv with torch (CPU wheel first, so no CUDA build is
-# pulled in) and segenv installed in editable mode with its dev tools.
+# pulled in) and segenv installed in editable mode with the learners' extra and the dev tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,4 +11,4 @@ fi
 if ! python -c "import torch" >/dev/null 2>&1; then
     pip install --quiet torch==2.13.0
 fi
-pip install --quiet -e ".[dev]"
+pip install --quiet -e ".[learners,dev]"

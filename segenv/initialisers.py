@@ -362,7 +362,7 @@ def _probability_file(folder: str | os.PathLike[str], name: str) -> Path:
     raise DataError(
         f"initialiser 'probability_files': no probability volume for case {name!r} in "
         f"{folder} (looked for {', '.join(c.name for c in candidates)}); write one per case "
-        "(e.g. `python -m agents.coarse --dataset ...` caches a coarse network's outputs)"
+        "(e.g. `python -m segenv_agents.coarse --dataset ...` caches a coarse network's outputs)"
     )
 
 
@@ -413,7 +413,7 @@ def probability_files_init(
     """``p(0)`` read from ``<folder>/<case name>.npy`` (or ``.nii.gz`` / ``.nii``).
 
     A user's own model's output (SPEC §5) or the trained coarse network's cached predictions
-    (``agents.coarse``). The volume may be on the case's grid ``(D, H, W)`` or, for cases of
+    (``segenv_agents.coarse``). The volume may be on the case's grid ``(D, H, W)`` or, for cases of
     a :class:`~segenv.data.sources.NiftiSource`, on the grid of the original image file (then
     the case's crop and resize are replayed on it, linearly). Augmentation applied at reset is
     replayed too, so the probabilities stay aligned with the augmented image. NIfTI files are

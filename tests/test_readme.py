@@ -45,7 +45,7 @@ def test_main_job_commands_run_small(tmp_path):
     main_script = (ROOT / readme_commands()[0].split()[1]).read_text()
     assert "segenv train a3c --config quick" in main_script
     assert "segenv evaluate" in main_script
-    segenv = [sys.executable, "-m", "agents.cli"]
+    segenv = [sys.executable, "-m", "segenv_agents.cli"]
     out = str(tmp_path / "run")
     train = [*segenv, "train", "a3c", "--config", "quick", "--out", out, "--total-updates", "2"]
     result = subprocess.run(

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents import a3c
-from agents.common import discounted_returns, spatial_mean
 from segenv.metrics import InteractiveMetrics
+from segenv_agents import a3c
+from segenv_agents.common.losses import discounted_returns, spatial_mean
 
 # --- small_config ------------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def test_winner(exercise, results_csv):
 
 
 def test_reading_a_real_run_of_the_runner(exercise, tmp_path):
-    from agents.suite import compare_reward_designs
+    from segenv_agents.suites import compare_reward_designs
 
     designs = exercise.designs_to_compare()
     report = compare_reward_designs(

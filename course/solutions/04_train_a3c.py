@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from agents import a3c
 from segenv.metrics import InteractiveMetrics
+from segenv_agents import a3c
 
 
 def small_config(updates: int) -> a3c.Args:

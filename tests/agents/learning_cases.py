@@ -6,9 +6,9 @@ background, so a policy that reads the image can fix the degraded initial segmen
 
 import numpy as np
 
-from agents.common import NetworkConfig
-from agents.evaluation import evaluate_policy
 from segenv.data.case import make_case
+from segenv_agents.common.evaluation import evaluate_policy
+from segenv_agents.common.networks import NetworkConfig
 
 SHAPE = (24, 24)
 SMALL_NET = NetworkConfig(channels=8, shared_dilations=(1, 2), head_dilations=(2, 1))

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents import a3c
-from agents.common import discounted_returns, load_checkpoint
 from segenv.errors import ConfigError
+from segenv_agents import a3c
+from segenv_agents.common.checkpoints import load_checkpoint
+from segenv_agents.common.losses import discounted_returns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,7 +160,7 @@ def test_sigkill_mid_run_then_resume_continues_the_step_count(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "agents.cli",
+        "segenv_agents.cli",
         "train",
         "a3c",
         "--out",
@@ -206,7 +207,8 @@ def test_a3c_learns_on_a_trivial_2d_case():
     import gymnasium as gym
     import learning_cases
 
-    from agents.common import NetworkPolicy, actor_logits, episode_seeds, make_vector_env
+    from segenv_agents.common.policies import NetworkPolicy, actor_logits
+    from segenv_agents.common.rollout import episode_seeds, make_vector_env
 
     args = tiny_args(
         shape=learning_cases.SHAPE,

@@ -1,10 +1,12 @@
 import json
+import subprocess
+import sys
 
 import pytest
 
-from agents import a3c, cli
-from agents.evaluation import comparison_table
 from segenv.metrics import InteractiveMetrics
+from segenv_agents import a3c, cli
+from segenv_agents.common.evaluation import comparison_table
 
 TINY_FLAGS = [
     *("--shape", "16", "16", "--num-train-cases", "4", "--num-test-cases", "2"),
@@ -67,3 +69,24 @@ def test_comparison_table_rows_and_no_click_rows():
     assert lines[0] == "| policy | Dice@0 | Dice@1 | Δ | ASSD | NoC@85 | NoC@90 |"
     assert lines[2] == "| a | 50.00 | 90.00 | +40.00 | 1.00 | 5.0 | 5.0 |"
     assert lines[3] == "| b | 50.00 | 60.00 | +10.00 | 2.00 | – | – |"
+
+
+def test_without_the_learners_stack_the_cli_names_the_extra(tmp_path):
+    block = "import sys\nfor name in ('torch', 'stable_baselines3', 'tensorboard', 'tqdm'):\n"
+    block += "    sys.modules[name] = None  # as if segenv[learners] were not installed\n"
+    block += "from segenv_agents.cli import main\n"
+    block += "sys.exit(main(sys.argv[1:]))\n"
+
+    def run(*argv):
+        command = [sys.executable, "-c", block, *argv]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    listed = run("learners")
+    assert listed.returncode == 0 and "a3c" in listed.stdout
+    for argv in (("train", "a3c", "--out", "run"), ("benchmark", "ablations", "--list")):
+        result = run(*argv)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            f"segenv {argv[0]}: error: the learners need the 'learners' extra (torch is not "
+            "installed): pip install 'segenv[learners]'"
+        ]

@@ -6,12 +6,19 @@ import pytest
 import torch
 
 import segenv  # noqa: F401  (registers the env ids)
-from agents.coarse import Args, CoarseNet, parse_args, probabilities_folder, run, soft_dice_loss
 from segenv.data import SyntheticSource
 from segenv.data.export import export_msd
 from segenv.data.sources import NiftiSource
 from segenv.data.splits import Splits
 from segenv.errors import ConfigError
+from segenv_agents.coarse import (
+    Args,
+    CoarseNet,
+    parse_args,
+    probabilities_folder,
+    run,
+    soft_dice_loss,
+)
 
 SHAPE = (8, 16, 16)
 

@@ -5,29 +5,20 @@ import numpy as np
 import pytest
 import torch
 
-from agents.common import (
-    ConfidenceNet,
-    EnvArgs,
-    NetworkConfig,
-    NetworkPolicy,
-    VoxelActorCritic,
-    actor_logits,
-    collect_rollout,
-    discounted_returns,
-    env_kwargs,
-    episode_seeds,
-    interaction_free,
-    load_checkpoint,
-    log_prob_and_entropy,
-    make_vector_env,
-    policy_loss,
-    sample_actions,
-    save_checkpoint,
-    spatial_dims_of,
-    value_loss,
-)
-from agents.evaluation import evaluate_policy
 from segenv.errors import ConfigError, DataError
+from segenv_agents.common.checkpoints import load_checkpoint, save_checkpoint
+from segenv_agents.common.config import EnvArgs, env_kwargs, interaction_free
+from segenv_agents.common.distributions import log_prob_and_entropy, sample_actions
+from segenv_agents.common.evaluation import evaluate_policy
+from segenv_agents.common.losses import discounted_returns, policy_loss, value_loss
+from segenv_agents.common.networks import (
+    ConfidenceNet,
+    NetworkConfig,
+    VoxelActorCritic,
+    spatial_dims_of,
+)
+from segenv_agents.common.policies import NetworkPolicy, actor_logits
+from segenv_agents.common.rollout import collect_rollout, episode_seeds, make_vector_env
 
 TINY = EnvArgs(shape=(16, 16), num_train_cases=3, num_test_cases=2)
 

@@ -2,10 +2,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.evaluation import evaluate_policy
-from agents.graphcut import GraphCutPolicy, graph_cut
 from segenv.errors import ConfigError
 from segenv.interaction import Clicks
+from segenv_agents.common.evaluation import evaluate_policy
+from segenv_agents.graphcut import GraphCutPolicy, graph_cut
 
 IMAGE = np.zeros((1, 1, 1, 4))
 PROBABILITY = np.array([[[0.9, 0.9, 0.1, 0.1]]])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents import mecca
-from agents.common import load_checkpoint
 from segenv.errors import ConfigError
+from segenv_agents import mecca
+from segenv_agents.common.checkpoints import load_checkpoint
 
 
 def tiny_args(**changes):
@@ -115,7 +115,7 @@ def test_mecca_learns_on_a_trivial_2d_case():
     import gymnasium as gym
     import learning_cases
 
-    from agents.common import make_vector_env
+    from segenv_agents.common.rollout import make_vector_env
 
     args = tiny_args(
         shape=learning_cases.SHAPE,

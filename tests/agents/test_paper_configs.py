@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from agents import a3c, cli, mecca, sb3, supervised
+from segenv_agents import a3c, cli, mecca, sb3, supervised
 
 PAPER_PRESETS = {
     "a3c": a3c.CONFIGS["paper"],

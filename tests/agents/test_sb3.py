@@ -6,9 +6,9 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from agents import sb3
-from agents.common import env_kwargs
 from segenv.errors import ConfigError, InputTypeError
+from segenv_agents import sb3
+from segenv_agents.common.config import env_kwargs
 
 
 def tiny_args(**changes):

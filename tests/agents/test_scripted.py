@@ -1,8 +1,8 @@
 import gymnasium as gym
 import numpy as np
 
-from agents.evaluation import VoxelFlips, evaluate_policy, flip_counts, flips_table
-from agents.scripted import POLICIES, noop_policy, oracle_policy
+from segenv_agents.common.evaluation import VoxelFlips, evaluate_policy, flip_counts, flips_table
+from segenv_agents.scripted import POLICIES, noop_policy, oracle_policy
 
 
 def test_noop_keeps_the_initial_segmentation():

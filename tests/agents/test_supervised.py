@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents import supervised
-from agents.common import load_checkpoint
 from segenv.errors import ConfigError
+from segenv_agents import supervised
+from segenv_agents.common.checkpoints import load_checkpoint
 
 
 def tiny_args(**changes):
@@ -62,7 +62,7 @@ def test_supervised_baseline_learns_on_a_trivial_2d_case(variant, state):
     import gymnasium as gym
     import learning_cases
 
-    from agents.common import make_vector_env
+    from segenv_agents.common.rollout import make_vector_env
 
     args = tiny_args(
         variant=variant,

@@ -1,4 +1,4 @@
-"""Benchmark suites (agents.suite): tiny end-to-end runs, resume, re-runs, reports, bad input."""
+"""Benchmark suites (segenv_agents.suites): tiny end-to-end runs, resume, re-runs, reports."""
 
 import dataclasses
 import json
@@ -8,10 +8,11 @@ import pytest
 import torch
 from benchmark_runs import run_script
 
-from agents import cli, suite
-from agents.suite_report import paired_comparison
 from segenv.errors import ConfigError
 from segenv.rewards import REWARDS
+from segenv_agents import cli
+from segenv_agents.suites import runner as suite
+from segenv_agents.suites.report import paired_comparison
 
 CALLS = {"half_gain": 0}
 
@@ -126,6 +127,15 @@ def test_a_setting_the_record_predates_counts_at_its_default():
     newer["args"]["reward_conv"] = True
     with pytest.raises(ConfigError, match="reward_conv"):
         suite._check_same_config(cell, older, newer, defaults)
+
+
+def test_records_from_before_the_package_rename_still_match():
+    built = suite.build_suite("reward_designs", "quick", designs=["focal"])
+    cell = next(cell for cell in built.cells if cell.learner == "a3c")
+    current = suite.cell_config(cell, built.profile)
+    assert current["args_class"] == "segenv_agents.a3c.Args"
+    older = {**current, "args_class": "agents.a3c.Args"}  # the class path before segenv_agents
+    suite._check_same_config(cell, older, current, suite.field_defaults(cell, built.profile))
 
 
 def test_ablations_tiny_writes_every_table(tmp_path):

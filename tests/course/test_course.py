@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "course"
 STEPS = sorted(path.name for path in COURSE.iterdir() if re.fullmatch(r"\d\d_\w+", path.name))
 CI_VALUE = re.compile(r"^(?P<lhs>\s*[A-Za-z_][\w.]*\s*=\s*)(?P<value>.+?)\s+# CI: (?P<ci>.+)$")
-SUITE_MISSING = "step 5 needs agents.suite (the benchmark runner)"
+SUITE_MISSING = "step 5 needs segenv_agents.suites (the benchmark runner)"
 # steps that train A3C in their tutorial (tens of seconds at CI size): marked slow
 TRAINING_STEPS = ("04_train_a3c", "05_compare_rewards")
 TUTORIALS = [
@@ -34,14 +34,14 @@ TUTORIALS = [
 
 def suite_available():
     try:
-        import agents.suite  # noqa: F401
+        import segenv_agents.suites  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 def step_needs(step):
-    """Skip a step whose library part is not there yet (step 5 needs ``agents.suite``)."""
+    """Skip a step whose library part is not there yet (step 5 needs ``segenv_agents.suites``)."""
     if step.startswith("05") and not suite_available():
         pytest.skip(SUITE_MISSING)
 

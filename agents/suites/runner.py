@@ -1,287 +1,113 @@
-"""Benchmark suites: MECCA's reward-design comparison and IteR-MRL's ablations, resumable.
-
-A **suite** is a list of **cells** and the **tables** built from them. A cell is one learner
-trained once with one seed (or a learning-free row such as min-cut) and evaluated on the
-held-out synthetic test split under one or more **variants** (env settings at test time: the
-user, the initial segmentation). A table row is a group of cells (one per seed) under one
-variant. Two suites are defined (in :mod:`agents.suite_definitions`), each at three
-**profiles**:
-
-* ``reward_designs`` — one learner per reward design of SPEC §4 (MECCA Fig. 9): ``relative``,
-  ``absolute``, ``focal``, ``error_region`` train A3C with that env reward; ``confidence``
-  trains MECCA (:mod:`agents.mecca`), the learner that supplies the confidence map the reward
-  needs. Every design uses the same user (``largest_error``) and protocol, so only the reward
-  differs (MECCA itself trains with its guided user; the suite leaves that out).
-* ``ablations`` — IteR-MRL Tables 1, 2, 4, 5, 6, 7: the methods (A3C = IteR-MRL, MECCA,
-  InterCNN, R-Net, min-cut, the initial segmentation) per step and from different initial
-  segmentations; the action sets and the binary state; relative vs absolute reward; good /
-  none / bad interaction at test time; accumulated (T = 5) vs immediate (T = 1) reward.
-
-Profiles: ``tiny`` (seconds per cell, for tests), ``quick`` (both suites in under an hour on a
-2-core CPU) and ``paper`` (the papers' settings, for a GPU). Cells with the same name are the
-same run, so both suites share them (e.g. the relative-reward A3C cells) when they use the same
-output directory.
-
-Layout of an output directory ``OUT`` (``run_suite(suite, OUT)``)::
-
-    OUT/cells/<cell>/cell.json     the resolved settings (written first)
-    OUT/cells/<cell>/run/          the learner's run directory (checkpoint.pt, tb/, ...)
-    OUT/cells/<cell>/trained.json  training done (wall time, training curve)
-    OUT/cells/<cell>/result.json   per-episode Dice per step of every variant (atomic, last)
-    OUT/<suite>.md / .csv / .png   the report (see :mod:`agents.suite_report`)
+"""Run a suite: train (or resume) and evaluate its cells, then write its reports.
 
 A finished cell is skipped on a re-run; an interrupted one resumes from its learner's
 checkpoint (``train(args, run_dir, resume=True)``); a variant added later is evaluated without
 retraining; ``only`` (glob patterns of cell names) and ``rerun`` re-run chosen cells. A cell
 whose recorded settings differ from the current ones is an error, never silently reused.
-
-Command line (also ``python benchmarks/reward_designs.py`` / ``benchmarks/ablations.py``)::
-
-    segenv benchmark reward_designs --profile quick --out runs/benchmarks/quick
-    segenv benchmark ablations --profile quick --out runs/benchmarks/quick --only 'a3c-T1-*'
-    segenv benchmark reward_designs --designs relative,my_reward --plugin my_package.rewards
+Cells can run in forked processes (``jobs``). :func:`benchmark_command` is
+``segenv benchmark`` and :func:`main` the entry point of ``benchmarks/reward_designs.py`` and
+``benchmarks/ablations.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import fnmatch
-import hashlib
 import importlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from agents.suite_definitions import (
-    DESIGNS,
-    NON_TRAINED,
+from segenv.errors import ConfigError, SegEnvError
+from segenv.metrics import InteractiveMetrics
+
+from .. import registry
+from ..common.checkpoints import CHECKPOINT_NAME, load_checkpoint
+from ..common.config import EnvArgs, RunArgs, env_id_of, evaluation_env_kwargs
+from ..common.evaluation import Policy, play_episodes
+from ..common.runtime import configure_torch
+from ..graphcut import GraphCutPolicy
+from ..scripted import hint_follower_policy, noop_policy
+from .cells import (
+    CELL_NAME,
+    RESULT_NAME,
+    TRAINED_NAME,
+    cell_args,
+    cell_config,
+    cell_dir,
+    config_key,
+    field_defaults,
+    jsonable,
+    read_record,
+    read_result,
+    same_config_changes,
+    write_record,
+)
+from .definitions import (
     PROFILES,
     SUITES,
     Cell,
     Profile,
-    Row,
     Suite,
-    Table,
     build_suite,
     check_designs,
     get_profile,
 )
-from segenv.errors import ConfigError, DataError, SegEnvError
-
-if TYPE_CHECKING:
-    from agents.suite_report import SuiteReport
-
-RESULT_NAME = "result.json"
-TRAINED_NAME = "trained.json"
-CELL_NAME = "cell.json"
-
-__all__ = [
-    "DESIGNS",
-    "NON_TRAINED",
-    "PROFILES",
-    "SUITES",
-    "Cell",
-    "Profile",
-    "Row",
-    "Suite",
-    "Table",
-    "build_suite",
-    "cell_args",
-    "compare_reward_designs",
-    "get_profile",
-    "main",
-    "run_suite",
-]
-
-
-# -------------------------------------------------------------------------------- cell set-up
-
-
-def cell_args(cell: Cell, profile: Profile) -> Any:
-    """The learner's ``Args`` of ``cell`` (``EnvArgs`` for a learning-free row).
-
-    Order: the learner's ``CONFIGS[profile.preset]`` → the fields its name fixes → the
-    profile's common overrides (where the field exists) → the profile's per-learner ones →
-    the cell's → the seed.
-    """
-    from agents.cli import LEARNERS, learner_module
-    from agents.common import EnvArgs
-
-    if not cell.trained:
-        args: Any = EnvArgs()
-        strict: dict[str, Any] = {}
-    else:
-        if cell.learner not in LEARNERS:
-            raise ConfigError(
-                f"cell {cell.name!r}: learner {cell.learner!r} is unknown; choose one of "
-                f"{sorted(LEARNERS)} or a learning-free row {NON_TRAINED}"
-            )
-        module = learner_module(cell.learner)
-        if profile.preset not in module.CONFIGS:
-            raise ConfigError(
-                f"learner {cell.learner!r} has no {profile.preset!r} preset; it has "
-                f"{sorted(module.CONFIGS)}"
-            )
-        args = dataclasses.replace(
-            module.CONFIGS[profile.preset], **dict(LEARNERS[cell.learner].fixed)
-        )
-        strict = {**profile.per_learner.get(cell.learner, {}), "seed": cell.seed}
-    names = {item.name for item in dataclasses.fields(args)}
-    changes = {key: value for key, value in profile.common.items() if key in names}
-    for key, value in {**strict, **cell.overrides}.items():
-        if key not in names:
-            raise ConfigError(
-                f"cell {cell.name!r}: {type(args).__module__}.Args has no field {key!r}"
-            )
-        changes[key] = value
-    changes = {key: tuple(v) if isinstance(v, list) else v for key, v in changes.items()}
-    return dataclasses.replace(args, **changes)
-
-
-def cell_config(cell: Cell, profile: Profile) -> dict[str, Any]:
-    """What identifies a cell's training run: the learner and every ``Args`` field (JSON)."""
-    args = cell_args(cell, profile)
-    return _jsonable(
-        {"learner": cell.learner, "args_class": _qualname(type(args)), **_asdict(args)}
-    )
-
-
-def field_defaults(cell: Cell, profile: Profile) -> dict[str, Any]:
-    """Flattened ``args.<field>`` defaults of a cell's ``Args``, for records predating a field."""
-    args = cell_args(cell, profile)
-    if not dataclasses.is_dataclass(args):
-        return {}
-    values = {
-        field.name: field.default
-        for field in dataclasses.fields(args)
-        if field.default is not dataclasses.MISSING
-    }
-    return _flatten(_jsonable({"args": values}))
-
-
-def config_key(config: Mapping[str, Any]) -> str:
-    """A short hash of a cell config."""
-    text = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _asdict(args: Any) -> dict[str, Any]:
-    return {"args": dataclasses.asdict(args)}
-
-
-def _qualname(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _jsonable(value: Any) -> Any:
-    """Tuples → lists, everything else JSON-native or ``str``, so records compare equal."""
-    return json.loads(json.dumps(value, default=str))
-
+from .provenance import provenance
+from .report import SuiteReport, write_reports
 
 # --------------------------------------------------------------------------------- evaluation
 
 
-def evaluation_env_kwargs(
-    args: Any, profile: Profile, overrides: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Test-split env keywords: the cell's env, the largest-error user, T = ``eval_steps``.
-
-    The reward is the plain gain (the metrics do not use it, and rows that supply no
-    confidence map run too), then the variant's overrides.
-    """
-    from agents.common import env_kwargs
-
-    kwargs = env_kwargs(
-        args, "test", user="largest_error", reward="relative", max_steps=profile.eval_steps
-    )
-    kwargs.update(overrides)
-    return kwargs
-
-
-def load_cell_policy(cell: Cell, run_dir: Path, args: Any) -> Callable[..., np.ndarray]:
+def load_cell_policy(cell: Cell, run_dir: Path, args: EnvArgs) -> Policy:
     """The policy a cell is evaluated with: its trained learner, or a learning-free row."""
     if cell.learner == "noop":
-        from agents.scripted import noop_policy
-
         return noop_policy
     if cell.learner == "hint_follower":
-        from agents.scripted import hint_follower_policy
-
         return hint_follower_policy
     if cell.learner == "mincut":
-        from agents.graphcut import GraphCutPolicy
-
         return GraphCutPolicy()
-    from agents.cli import learner_module
-
-    device = "cpu" if getattr(args, "device", "cpu") == "cpu" else "auto"
-    policy: Callable[..., np.ndarray] = learner_module(cell.learner).load_policy(
-        run_dir, greedy=True, device=device
-    )
-    return policy
-
-
-def play_episodes(
-    env: Any, policy: Callable[..., np.ndarray], episodes: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Dice per step and clicks used per step, ``(episodes, T + 1)`` each.
-
-    Episode ``i`` is case ``i`` of the env's data set reset with ``seed + i`` — the protocol of
-    :func:`agents.evaluation.evaluate_policy`, kept per episode for paired comparisons. Dice
-    after step t was reached with the clicks given before that step (0 at step 0).
-    """
-    num_cases = len(env.unwrapped.dataset)
-    env.action_space.seed(seed)
-    dice_rows, click_rows = [], []
-    for episode in range(episodes):
-        observation, info = env.reset(
-            seed=seed + episode, options={"case_index": episode % num_cases}
-        )
-        dice_values, available = [float(info["dice"])], [int(info["num_clicks"])]
-        done = False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(policy(observation, env))
-            dice_values.append(float(info["dice"]))
-            available.append(int(info["num_clicks"]))
-            done = bool(terminated or truncated)
-        dice_rows.append(dice_values)
-        click_rows.append([0, *available[:-1]])
-    return np.asarray(dice_rows, float), np.asarray(click_rows, int)
+    device = "auto" if isinstance(args, RunArgs) and args.device != "cpu" else "cpu"
+    return registry.load(cell.learner).load_policy(run_dir, greedy=True, device=device)
 
 
 def evaluate_cell(
-    cell: Cell, profile: Profile, run_dir: Path, args: Any, variant: str
+    cell: Cell, profile: Profile, run_dir: Path, args: EnvArgs, variant: str
 ) -> dict[str, Any]:
-    """Evaluate one variant of a cell on the test split; a JSON-ready record."""
-    import gymnasium as gym
+    """Evaluate one variant of a cell on the test split; a JSON-ready record.
 
-    from agents.common import env_id_of
-    from segenv.metrics import InteractiveMetrics
-
+    The protocol of :func:`~..common.evaluation.evaluate_policy` at T = ``profile.eval_steps``
+    (the variant's env overrides on top), kept per episode for paired comparisons.
+    """
     overrides = dict(cell.variants[variant])
     start, cpu_start = time.perf_counter(), process_cpu_s()
     policy = load_cell_policy(cell, run_dir, args)
-    env = gym.make(env_id_of(args), **evaluation_env_kwargs(args, profile, overrides))
+    kwargs = evaluation_env_kwargs(args, "test", max_steps=profile.eval_steps, **overrides)
+    env = gym.make(env_id_of(args), **kwargs)
     try:
         episodes = len(env.unwrapped.dataset)  # type: ignore[attr-defined]
-        dice, clicks = play_episodes(env, policy, episodes, profile.eval_seed)
+        played = list(play_episodes(env, policy, episodes, seed=profile.eval_seed))
     finally:
         env.close()
     metrics = InteractiveMetrics()
-    for dice_row, click_row in zip(dice, clicks, strict=True):
-        metrics.update(dice_row, np.diff(click_row))
+    for episode in played:
+        metrics.update(episode.dice, episode.clicks_per_step)
     summary = metrics.aggregate()
+    dice = np.array([episode.dice for episode in played], float)
+    clicks = np.array([episode.clicks_used for episode in played], int)
     return {
         "variant": variant,
-        "overrides": _jsonable(overrides),
+        "overrides": jsonable(overrides),
         "protocol": _evaluation_protocol(profile),
         "episodes": int(episodes),
         "dice": dice.round(6).tolist(),
@@ -304,53 +130,14 @@ def _evaluation_protocol(profile: Profile) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ running cells
 
 
-def cell_dir(out_dir: Path, cell: Cell) -> Path:
-    """``OUT/cells/<cell name>``."""
-    return Path(out_dir) / "cells" / cell.name
-
-
-def read_result(out_dir: Path, cell: Cell) -> dict[str, Any] | None:
-    """A cell's ``result.json``, or None if it has not finished."""
-    path = cell_dir(out_dir, cell) / RESULT_NAME
-    if not path.exists():
-        return None
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as error:
-        raise DataError(
-            f"cannot read {path}: {error}; re-run the cell with --only {cell.name} --rerun"
-        ) from error
-
-
-def write_json_atomic(path: Path, record: Mapping[str, Any]) -> None:
-    """Write JSON to a temporary file, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, indent=1) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def _check_same_config(
     cell: Cell,
     recorded: Mapping[str, Any],
     current: Mapping[str, Any],
     defaults: Mapping[str, Any] | None = None,
 ) -> None:
-    """Raise unless the settings match; a setting the record predates counts at its default."""
-    if recorded == current:
-        return
-    old, new = _flatten(recorded), _flatten(current)
-    for key, value in (defaults or {}).items():
-        if key not in old and new.get(key) == value:
-            old[key] = value
-    changed = [
-        f"{key}: {old.get(key, '—')!r} → {new.get(key, '—')!r}"
-        for key in sorted(set(old) | set(new))
-        if old.get(key) != new.get(key)
-    ]
+    """Raise unless the settings match (see :func:`~.cells.same_config_changes`)."""
+    changed = same_config_changes(recorded, current, defaults)
     if not changed:
         return
     raise ConfigError(
@@ -358,16 +145,6 @@ def _check_same_config(
         f"with --only '{cell.name}' --rerun (run_suite(..., only=[{cell.name!r}], rerun=True)), "
         "or choose another --out directory"
     )
-
-
-def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def run_cell(
@@ -378,27 +155,24 @@ def run_cell(
     Returns:
         The cell's result record.
     """
-    from agents.suite_report import provenance
-
     directory = cell_dir(out_dir, cell)
     config = prepare_cell(cell, profile, out_dir)
     result = read_result(out_dir, cell)
     args = cell_args(cell, profile)
-    threads = int(getattr(args, "threads", 0))
-    if cell.trained and threads > 0:
-        from agents.common import configure_torch
-
-        configure_torch(threads)  # evaluation too (a finished cell may only evaluate)
+    if isinstance(args, RunArgs) and args.threads > 0:
+        configure_torch(args.threads)  # evaluation too (a finished cell may only evaluate)
     run_dir = directory / "run"
     if result is None:
         trained = directory / TRAINED_NAME  # training done, evaluation interrupted
-        if trained.exists() and json.loads(trained.read_text("utf-8"))["config"] == config:
-            result = dict(json.loads(trained.read_text("utf-8")))
+        record = read_record(trained) if trained.exists() else None
+        defaults = field_defaults(cell, profile)
+        if record is not None and not same_config_changes(record["config"], config, defaults):
+            result = record
         else:
             result = _train(cell, args, run_dir, config, show_progress)
-            write_json_atomic(trained, result)
+            write_record(trained, result)
     wanted = {
-        name: {"overrides": _jsonable(dict(overrides)), "protocol": _evaluation_protocol(profile)}
+        name: {"overrides": jsonable(dict(overrides)), "protocol": _evaluation_protocol(profile)}
         for name, overrides in cell.variants.items()
     }
     evaluations = dict(result.get("evaluations", {}))
@@ -413,24 +187,19 @@ def run_cell(
             evaluations[name] = evaluate_cell(cell, profile, run_dir, args, name)
         result["evaluations"] = evaluations
         result["evaluated_on"] = provenance()
-        write_json_atomic(directory / RESULT_NAME, result)
+        write_record(directory / RESULT_NAME, result)
     return result
 
 
 def _train(
-    cell: Cell, args: Any, run_dir: Path, config: Mapping[str, Any], show_progress: bool
+    cell: Cell, args: EnvArgs, run_dir: Path, config: Mapping[str, Any], show_progress: bool
 ) -> dict[str, Any]:
-    from agents.suite_report import provenance
-
     start, cpu_start = time.perf_counter(), process_cpu_s()
-    resumed = (run_dir / "checkpoint.pt").exists()
+    resumed = (run_dir / CHECKPOINT_NAME).exists()
     updates = None
     if cell.trained:
-        from agents.cli import learner_module
-        from agents.common import load_checkpoint
-
-        learner_module(cell.learner).train(args, run_dir, resume=True, show_progress=show_progress)
-        state = load_checkpoint(run_dir / "checkpoint.pt")
+        registry.load(cell.learner).train(args, run_dir, resume=True, show_progress=show_progress)
+        state = load_checkpoint(run_dir / CHECKPOINT_NAME)
         updates = None if state is None else state.get("updates")
     return {
         "cell": cell.name,
@@ -524,11 +293,9 @@ def run_suite(
             keep their speed when other work shares the machine.
 
     Returns:
-        The :class:`agents.suite_report.SuiteReport` (paths of the Markdown, CSV and PNG files,
+        The :class:`~.report.SuiteReport` (paths of the Markdown, CSV and PNG files,
         and the per-row summaries).
     """
-    from agents.suite_report import write_reports
-
     out = Path(out_dir)
     workers = suite.profile.jobs if jobs is None else jobs
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -561,9 +328,6 @@ def _run_parallel(
     cells: Sequence[Cell], profile: Profile, out: Path, workers: int, show_progress: bool
 ) -> None:
     """Run cells in ``workers`` forked processes (forked: rewards registered here work)."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ConfigError("jobs > 1 needs the 'fork' start method (Linux, macOS); use jobs=1")
     context = multiprocessing.get_context("fork")
@@ -592,17 +356,16 @@ def _run_parallel(
 
 
 def relative_cost(cell: Cell, profile: Profile) -> float:
-    """Rough training cost of a cell: updates × steps per episode × episodes per update.
+    """Rough training cost of a cell: the env steps its run plays (``total_env_steps``).
 
     MECCA counts twice (its confidence network doubles an update's cost, measured on the
     quick profile: 0.50 vs 0.24 CPU-s per update); learning-free rows cost nothing.
     """
-    if not cell.trained:
-        return 0.0
     args = cell_args(cell, profile)
-    updates = int(getattr(args, "total_updates", 0) or getattr(args, "total_timesteps", 1))
+    if not isinstance(args, RunArgs):  # a learning-free row
+        return 0.0
     factor = 2.0 if cell.learner == "mecca" else 1.0
-    return factor * updates * args.max_steps * getattr(args, "num_envs", 1)
+    return factor * args.total_env_steps
 
 
 def prepare_cell(cell: Cell, profile: Profile, out_dir: Path) -> dict[str, Any]:
@@ -620,10 +383,10 @@ def prepare_cell(cell: Cell, profile: Profile, out_dir: Path) -> dict[str, Any]:
         return config
     cell_file = directory / CELL_NAME
     if cell_file.exists():
-        recorded = json.loads(cell_file.read_text("utf-8"))["config"]
+        recorded = read_record(cell_file)["config"]
         _check_same_config(cell, recorded, config, defaults)
     else:
-        write_json_atomic(cell_file, {"cell": cell.name, "config": config})
+        write_record(cell_file, {"cell": cell.name, "config": config})
     return config
 
 
@@ -740,9 +503,3 @@ def main(argv: Sequence[str] | None = None, *, suite: str | None = None) -> int:
     except SegEnvError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    from agents import suite as _suite  # the importable module, not a second copy of it
-
-    raise SystemExit(_suite.main())

@@ -1,6 +1,6 @@
 """Reports of a benchmark suite: Markdown tables, a CSV and a PNG, each with its provenance.
 
-:func:`write_reports` reads the finished cells of a suite (:mod:`agents.suite`) and writes
+:func:`write_reports` reads the finished cells of a suite (:mod:`.runner`) and writes
 
 * ``OUT/<suite>.md`` — a provenance header (data, protocol, seeds, git revision, hardware,
   wall time), then every table: Dice (%) after each step as mean ± std over seeds, the paired
@@ -22,10 +22,9 @@ per-seed mean differences, and p the two-sided Wilcoxon signed-rank test over th
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-import platform
-import subprocess
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,60 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from agents.suite import cell_args, read_result
-from agents.suite_definitions import Cell, Row, Suite, Table
+from segenv.files import atomic_write, atomic_write_text
 from segenv.metrics import markdown_table
 
-# ----------------------------------------------------------------------------------- provenance
-
-
-def git_revision(directory: Path | None = None) -> str:
-    """Short commit of the checkout holding this package (``+dirty`` with local changes).
-
-    ``"unknown"`` when git or the repository is not available.
-    """
-    where = directory or Path(__file__).resolve().parents[1]
-
-    def git(*arguments: str) -> str:
-        command = ["git", *arguments]
-        done = subprocess.run(
-            command, cwd=where, capture_output=True, text=True, timeout=10, check=True
-        )
-        return done.stdout.strip()
-
-    try:
-        revision = git("rev-parse", "--short", "HEAD")
-        status = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{revision}+dirty" if revision and status else revision or "unknown"
-
-
-def provenance() -> dict[str, Any]:
-    """Where a result comes from: git revision, platform, CPUs, Python, torch, CUDA device."""
-    import torch
-
-    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {
-        "revision": git_revision(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "cuda_device": cuda,
-    }
-
-
-def hardware_line(record: Mapping[str, Any]) -> str:
-    """One line describing the machine of a provenance record."""
-    device = record.get("cuda_device") or "no CUDA device"
-    return (
-        f"{record.get('platform')} ({record.get('machine')}), {record.get('cpus')} CPUs, "
-        f"Python {record.get('python')}, torch {record.get('torch')}, {device}"
-    )
-
+from .cells import cell_args, read_result
+from .definitions import Cell, Row, Suite, Table
+from .provenance import hardware_line
 
 # ------------------------------------------------------------------------------------ gathering
 
@@ -472,12 +423,11 @@ def write_csv(suite: Suite, out_dir: Path, path: Path) -> None:
                             "hardware": hardware_line(trained_on),
                         }
                     )
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(lines)
-    os.replace(temporary, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(lines)
+    atomic_write_text(path, text.getvalue())
 
 
 def write_png(
@@ -519,9 +469,7 @@ def write_png(
     for axis in axes[len(panels) :]:
         axis.set_visible(False)
     figure.suptitle(f"{suite.name} ({suite.profile.name}): {subtitle}", fontsize=9)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=110)
-    os.replace(temporary, path)
+    atomic_write(path, lambda stream: figure.savefig(stream, format="png", dpi=110))
 
 
 # ------------------------------------------------------------------------------------ all of it
@@ -549,9 +497,7 @@ def write_reports(
     sections.append(_STATISTICS_NOTE)
     sections.append("## Cells\n\n" + cells_markdown(suite, out))
     markdown_path = out / f"{suite.name}.md"
-    temporary = markdown_path.with_name(f".{markdown_path.name}.tmp")
-    temporary.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
-    os.replace(temporary, markdown_path)
+    atomic_write_text(markdown_path, "\n\n".join(sections) + "\n")
     csv_path = out / f"{suite.name}.csv"
     write_csv(suite, out, csv_path)
     png_path = out / f"{suite.name}.png"

@@ -1,6 +1,6 @@
 """What the benchmark suites run: profiles, cells, tables, and the two suites.
 
-The data model of :mod:`agents.suite` (which runs it) and :mod:`agents.suite_report` (which
+The data model of :mod:`.runner` (which runs it) and :mod:`.report` (which
 writes it up): a :class:`Profile` (data, budget, protocol, seeds), :class:`Cell` (one learner,
 one seed, its test-time variants), :class:`Row` and :class:`Table` (how cells become a report),
 and :class:`Suite`. :func:`build_suite` returns ``reward_designs`` (MECCA Fig. 9) or
@@ -63,7 +63,7 @@ class Cell:
     Attributes:
         name: Unique name, also the folder under ``OUT/cells`` (letters, digits, ``_.+=-``).
         group: The row it belongs to across seeds (the name without the seed).
-        learner: A name of :data:`agents.cli.LEARNERS` or of :data:`NON_TRAINED`.
+        learner: A name of :data:`segenv_agents.registry.LEARNERS` or of :data:`NON_TRAINED`.
         overrides: ``Args`` fields that differ from the profile (e.g. ``{"reward": "focal"}``).
         seed: The training seed.
         variants: Test-time env overrides by variant name (``{"good": {}, "bad":

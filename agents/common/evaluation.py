@@ -1,5 +1,9 @@
 """Roll out policies on held-out cases and summarise Dice per interaction step, ASSD and NoC.
 
+A :data:`Policy` is ``policy(observation, env) -> action`` with the observation and action
+layouts of :class:`segenv.envs.InteractiveSegEnv`: the scripted baselines, min-cut and every
+trained learner's ``load_policy`` give one.
+
 :class:`VoxelFlips` also counts, per step, the voxels an action turned correct and those it
 turned wrong; the wrong voxels grow in number exactly where the second count is the larger.
 :func:`flips_table` shows where and why Dice falls (``segenv evaluate RUN --flips``).
@@ -7,7 +11,7 @@ turned wrong; the wrong voxels grow in number exactly where the second count is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -15,9 +19,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.scripted import Policy
+from segenv.data.case import Case
 from segenv.errors import ConfigError
 from segenv.metrics import InteractiveMetrics, assd, markdown_table
+
+Policy = Callable[[np.ndarray, gym.Env], np.ndarray]
+"""``policy(observation, env) -> action`` for one env (the env gives clicks, deltas, ...)."""
 
 
 def flip_counts(before: np.ndarray, after: np.ndarray, label: np.ndarray) -> tuple[int, int]:
@@ -60,6 +67,64 @@ def _prediction(env: gym.Env) -> np.ndarray:
     return np.reshape(unwrapped.probability >= 0.5, unwrapped.case.shape)  # type: ignore[attr-defined]
 
 
+@dataclass
+class Episode:
+    """One evaluation episode, as :func:`play_episodes` records it."""
+
+    dice: list[float]
+    """Dice of ``p >= 0.5`` before any step, then after every step (T + 1)"""
+    clicks: list[int]
+    """clicks given so far at each of those points (``info["num_clicks"]``)"""
+    final: np.ndarray
+    """the binary prediction after the last step, ``(D, H, W)``"""
+    case: Case
+    """the episode's case (its label and spacing)"""
+    predictions: list[np.ndarray] | None = None
+    """every binary prediction (T + 1), when asked for"""
+
+    @property
+    def clicks_per_step(self) -> np.ndarray:
+        """The clicks each step's action could use: those given before it, ``(T,)``."""
+        return np.diff(self.clicks[:-1], prepend=0)
+
+    @property
+    def clicks_used(self) -> list[int]:
+        """Clicks used to reach each Dice value: 0 at step 0, then those before each step."""
+        return [0, *self.clicks[:-1]]
+
+
+def play_episodes(
+    env: gym.Env, policy: Policy, episodes: int, *, seed: int = 0, predictions: bool = False
+) -> Iterator[Episode]:
+    """Play ``episodes`` episodes on cases ``0..episodes-1`` of ``env``'s data set.
+
+    Episode ``i`` is reset with ``seed + i`` and ``case_index = i % len(dataset)``, so two
+    policies played with the same seed see the same cases and the same initial states.
+    Dice after step t is reached with the clicks given before that step's action.
+    ``predictions=True`` also keeps every step's binary prediction.
+    """
+    unwrapped = env.unwrapped
+    num_cases = len(unwrapped.dataset)  # type: ignore[attr-defined]
+    env.action_space.seed(seed)
+    for episode in range(episodes):
+        observation, info = env.reset(
+            seed=seed + episode, options={"case_index": episode % num_cases}
+        )
+        kept = [_prediction(env)] if predictions else None
+        dice_values, clicks = [float(info["dice"])], [int(info["num_clicks"])]
+        done = False
+        while not done:
+            observation, _, terminated, truncated, info = env.step(policy(observation, env))
+            if kept is not None:
+                kept.append(_prediction(env))
+            dice_values.append(float(info["dice"]))
+            clicks.append(int(info["num_clicks"]))
+            done = bool(terminated or truncated)
+        final = kept[-1] if kept is not None else _prediction(env)
+        case = unwrapped.case  # type: ignore[attr-defined]
+        yield Episode(dice_values, clicks, final, case, kept)
+
+
 def evaluate_policy(
     env: gym.Env,
     policy: Policy,
@@ -69,40 +134,19 @@ def evaluate_policy(
     measure_assd: bool = True,
     flips: VoxelFlips | None = None,
 ) -> InteractiveMetrics:
-    """Run ``episodes`` episodes on cases ``0..episodes-1`` of ``env``'s data set.
+    """The metrics of :func:`play_episodes`: Dice per step, NoC and (optionally) the final ASSD.
 
-    Episode ``i`` is reset with ``seed + i`` and ``case_index = i % len(dataset)``, so two
-    policies evaluated with the same seed see the same cases and the same initial state.
     ``flips``, if given, also receives every step's fixed and broken voxel counts.
     """
-    unwrapped = env.unwrapped
-    num_cases = len(unwrapped.dataset)  # type: ignore[attr-defined]
-    env.action_space.seed(seed)
     metrics = InteractiveMetrics()
-    for episode in range(episodes):
-        observation, info = env.reset(
-            seed=seed + episode, options={"case_index": episode % num_cases}
-        )
-        case = unwrapped.case  # type: ignore[attr-defined]
-        predictions = [_prediction(env)] if flips is not None else []
-        # Dice after step t is reached with the clicks given before that step's action.
-        dice_values, clicks_available = [info["dice"]], [info["num_clicks"]]
-        done = False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(policy(observation, env))
-            if flips is not None:
-                predictions.append(_prediction(env))
-            dice_values.append(info["dice"])
-            clicks_available.append(info["num_clicks"])
-            done = terminated or truncated
-        if flips is not None:
-            flips.add_episode(predictions, case.label)
-        clicks = np.diff(clicks_available[:-1], prepend=0)
+    played = play_episodes(env, policy, episodes, seed=seed, predictions=flips is not None)
+    for episode in played:
+        if flips is not None and episode.predictions is not None:
+            flips.add_episode(episode.predictions, episode.case.label)
         final_assd = None
         if measure_assd:
-            final = predictions[-1] if predictions else _prediction(env)
-            final_assd = assd(final, case.label, case.spacing)
-        metrics.update(dice_values, clicks, assd=final_assd)
+            final_assd = assd(episode.final, episode.case.label, episode.case.spacing)
+        metrics.update(episode.dice, episode.clicks_per_step, assd=final_assd)
     return metrics
 
 

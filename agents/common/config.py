@@ -1,0 +1,137 @@
+"""The settings every learner shares: the env (:class:`EnvArgs`) and the run (:class:`RunArgs`).
+
+A learner's ``Args`` dataclass inherits these fields, so every learner trains and is evaluated
+on the same synthetic splits with the same protocol; :func:`env_kwargs` turns the environment
+fields into the keywords of ``gym.make(env_id_of(args), ...)`` for the ``train`` or ``test``
+split. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from segenv.data.synthetic import SyntheticSource, synthetic_splits
+from segenv.errors import ConfigError
+
+
+@dataclass
+class EnvArgs:
+    """The environment settings every learner shares (its ``Args`` inherit these fields)."""
+
+    shape: tuple[int, ...] = (30, 55, 55)
+    """volume (D, H, W) of the synthetic cases, or (H, W) for the 2D env"""
+    difficulty: float = 0.5
+    """synthetic difficulty in [0, 1] (contrast, noise, bias field, blur)"""
+    num_train_cases: int = 100
+    """synthetic training cases (the `train2` split: the update method's training set)"""
+    num_test_cases: int = 50
+    """held-out synthetic test cases (the `test` split)"""
+    data_seed: int = 0
+    """chooses the family of disjoint synthetic splits (segenv.data.synthetic_splits)"""
+    target_dice: float = 0.75
+    """Dice of the degraded-truth initial segmentation p(0)"""
+    initial_clicks: int = 5
+    """clicks on p(0) before the first step (IteR-MRL Table 2 protocol: 5)"""
+    clicks_per_step: int = 5
+    """N_click: clicks after every step"""
+    max_steps: int = 5
+    """T: refinement steps per episode"""
+    user: str = "largest_error"
+    """simulated user during training (segenv.interaction.USERS)"""
+    hints: str = "geodesic"
+    """hint encoding (segenv.hints.HINT_ENCODERS)"""
+    reward: str = "relative"
+    """reward design (segenv.rewards.REWARDS)"""
+    actions: str = "paper"
+    """action set (segenv.actions.ACTION_SETS)"""
+    state: str = "probability"
+    """'probability' or 'binary' (p >= 0.5 in the observation, IteR-MRL Table 4)"""
+    gamma: float = 0.95
+    """discount γ of eq 5 and 7"""
+
+
+@dataclass
+class RunArgs(EnvArgs):
+    """The run settings every learner shares, after :class:`EnvArgs`' environment fields."""
+
+    device: str = "cpu"
+    """'cpu', 'cuda' or 'auto'"""
+    threads: int = 0
+    """torch threads (0 = one per available core)"""
+    checkpoint_every_s: float = 120.0
+    """seconds between two atomic checkpoints"""
+    eval_episodes: int = 50
+    """held-out test episodes of `segenv evaluate` by default"""
+
+    @property
+    def total_env_steps(self) -> int:
+        """Env steps the whole run plays (one step = one action of every voxel), for budgets.
+
+        Each learner's ``Args`` says how its own fields add up; 0 where it does not.
+        """
+        return 0
+
+
+def env_id_of(args: EnvArgs) -> str:
+    """The Gymnasium id for ``args.shape``: 2D for ``(H, W)``, 3D for ``(D, H, W)``."""
+    if len(args.shape) not in (2, 3):
+        raise ConfigError(f"shape must be (D, H, W) or (H, W), got {args.shape!r}")
+    return "InteractiveSeg2D-v0" if len(args.shape) == 2 else "InteractiveSeg3D-v0"
+
+
+def synthetic_split(args: EnvArgs, split: str) -> SyntheticSource:
+    """The ``train`` (``train2``) or ``test`` synthetic case source of ``args``.
+
+    The one convention for held-out cases: :func:`segenv.data.synthetic.synthetic_splits` of
+    ``args.data_seed``, whose test cases no training split of any seed shares.
+    """
+    if split not in ("train", "test"):
+        raise ConfigError(f"split={split!r} is unknown; use 'train' or 'test'")
+    volume = (1, *args.shape) if len(args.shape) == 2 else tuple(args.shape)
+    splits = synthetic_splits(
+        volume,
+        num_train1=args.num_train_cases,
+        num_train2=args.num_train_cases,
+        num_test=args.num_test_cases,
+        seed=args.data_seed,
+        difficulty=args.difficulty,
+        cache_size=max(args.num_train_cases, args.num_test_cases),
+    )
+    return splits.train2 if split == "train" else splits.test
+
+
+def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of ``gym.make(env_id_of(args), ...)`` for a split, plus overrides."""
+    kwargs: dict[str, Any] = {
+        "shape": tuple(args.shape),
+        "dataset": synthetic_split(args, split),
+        "initial_clicks": args.initial_clicks,
+        "clicks_per_step": args.clicks_per_step,
+        "max_steps": args.max_steps,
+        "user": args.user,
+        "hints": args.hints,
+        "reward": args.reward,
+        "actions": args.actions,
+        "state": args.state,
+        "gamma": args.gamma,
+        "initialiser": "degraded_truth",
+        "initialiser_kwargs": {"target_dice": args.target_dice},
+    }
+    kwargs.update(overrides)
+    return kwargs
+
+
+def evaluation_env_kwargs(args: EnvArgs, split: str = "test", **overrides: Any) -> dict[str, Any]:
+    """:func:`env_kwargs` with the evaluation protocol (IteR-MRL Table 2), plus overrides.
+
+    The largest-error user whatever the run trained with; the reward is the plain gain (the
+    metrics do not use it, and policies that supply no confidence map run too).
+    """
+    return env_kwargs(args, split, **{"user": "largest_error", "reward": "relative", **overrides})
+
+
+def interaction_free(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The same env without any click (all-zero hints): IteR-MRL0's pre-training stage."""
+    return {**kwargs, "initial_clicks": 0, "clicks_per_step": 0, "user": "largest_error"}

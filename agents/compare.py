@@ -1,0 +1,120 @@
+"""Evaluate a trained run against the initial segmentation and no-learning baselines.
+
+:func:`evaluate_run` is ``segenv evaluate``: the agent of a run directory on held-out cases
+with IteR-MRL Table 2's protocol (the largest-error user, clicks on ``p(0)`` then after every
+step), next to the same agent without interaction (``user="none"``), the initial segmentation
+(the no-op policy: Dice stays), a hint-following heuristic and min-cut with the clicks as
+seeds. Every row sees the same cases and initial states.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from segenv.errors import ConfigError
+
+from . import registry
+from .common.config import RunArgs, env_id_of, evaluation_env_kwargs
+from .common.evaluation import (
+    Policy,
+    VoxelFlips,
+    compare_policies,
+    comparison_table,
+    flips_table,
+    summary_record,
+)
+from .common.runs import args_from_dict, read_config
+from .graphcut import GraphCutPolicy
+from .scripted import hint_follower_policy, noop_policy
+
+Rows = dict[str, tuple[Policy, dict[str, Any]]]
+"""``row name -> (policy, env overrides)``, as :func:`compare_policies` takes them."""
+
+
+def comparison_rows(learner: str, policy: Policy, trained_user: str, *, baselines: bool) -> Rows:
+    """The rows of ``segenv evaluate``: baselines, the agent, as trained, and without clicks."""
+    standard = {"actions": "paper", "state": "probability"}  # the scripted rows' own env
+    rows: Rows = {}
+    if baselines:
+        rows["initial segmentation (no-op)"] = (noop_policy, standard)
+        rows["hint follower (no learning)"] = (hint_follower_policy, standard)
+        rows["min-cut (no learning)"] = (GraphCutPolicy(), standard)
+    rows[learner] = (policy, {})
+    if trained_user not in ("largest_error", "none"):
+        rows[f"{learner}, user={trained_user} (as trained)"] = (policy, {"user": trained_user})
+    rows[f"{learner}, user=none"] = (policy, {"user": "none"})
+    return rows
+
+
+def run_env_kwargs(args: RunArgs, split: str, dataset: str | None) -> dict[str, Any]:
+    """The env of every row: the run's env on ``split`` (or a data set folder), evaluated.
+
+    The protocol is :func:`~.common.config.evaluation_env_kwargs`'s.
+    """
+    kwargs = evaluation_env_kwargs(args, split)
+    if dataset is not None:
+        if len(args.shape) != 3:
+            raise ConfigError(
+                f"--dataset needs a run trained on 3D volumes; this one used shape={args.shape}"
+            )
+        kwargs["dataset"] = dataset
+    return kwargs
+
+
+def evaluate_run(
+    run: Path,
+    *,
+    split: str = "test",
+    episodes: int | None = None,
+    dataset: str | None = None,
+    seed: int = 0,
+    greedy: bool = True,
+    device: str = "cpu",
+    baselines: bool = True,
+    flips: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """Evaluate the agent of run directory ``run``; return the printed text and a JSON record.
+
+    ``flips=True`` adds the voxels fixed and broken per step (see ``flips_table``).
+    """
+    name, recorded = read_config(run)
+    learner = registry.load(name)
+    args = args_from_dict(learner.Args, recorded)
+    episodes = args.eval_episodes if episodes is None else episodes
+    if episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {episodes}")
+    base = run_env_kwargs(args, split, dataset)
+    env_id = env_id_of(args)
+    probe = gym.make(env_id, **base)
+    episodes = min(episodes, len(probe.unwrapped.dataset))  # type: ignore[attr-defined]
+    probe.close()
+
+    def make_env(**overrides: Any) -> gym.Env:
+        return gym.make(env_id, **{**base, **overrides})
+
+    policy = learner.load_policy(run, greedy=greedy, device=device)
+    rows = comparison_rows(name, policy, args.user, baselines=baselines)
+    start = time.perf_counter()
+    counts = {row: VoxelFlips() for row in rows} if flips else None
+    results = compare_policies(make_env, rows, episodes, seed=seed, flips=counts)
+    where = dataset if dataset is not None else f"synthetic {split} split"
+    title = (
+        f"{name} run {run}: {episodes} episodes on the {where}, shape {tuple(args.shape)}, "
+        f"{args.initial_clicks} clicks on p(0) then {args.clicks_per_step} per step, "
+        f"{'greedy' if greedy else 'sampled'} actions ({time.perf_counter() - start:.0f} s)"
+    )
+    record: dict[str, Any] = {"run": str(run), "split": split, "episodes": episodes}
+    record["rows"] = summary_record(results)
+    text = f"{title}\n\n{comparison_table(results)}\n\n"
+    text += "Dice in %, Δ = final - initial (points), ASSD in mm."
+    if counts is not None:
+        record["flips"] = {row: row_flips.record() for row, row_flips in counts.items()}
+        text += (
+            f"\n\nVoxels fixed / broken per episode by each step's actions:\n\n"
+            f"{flips_table(counts)}"
+        )
+    return text, record
