@@ -288,7 +288,8 @@ def image_aware_init(
     ones), and ``w`` found by bisection so that the Dice of ``p >= 0.5`` is within ``tolerance``
     of ``target_dice``. Where appearance alone (``w = 0``) already does better than the
     target, ``w = 0`` and the evidence is blurred instead by a smooth noise field (seeded by the
-    case's contents) scaled by bisection until the target is met. ``p = sigmoid(logit / temperature)``. So the errors are where
+    case's contents) scaled by bisection until the target is met.
+    ``p = sigmoid(logit / temperature)``. So the errors are where
     appearance and truth disagree: low-contrast lobes and thin parts are missed, look-alike
     tissue near and far is taken, blurred boundaries shift; an image-only CNN cannot undo them
     (``benchmarks/start_realism.py`` measures it), while clicks carry the missing information.
