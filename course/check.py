@@ -20,12 +20,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course.check", description=__doc__)
     parser.add_argument("steps", nargs="*", help="step numbers or folders (default: all)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also pytest's output")
+    parser.add_argument(
+        "--solutions", action="store_true", help="grade the reference solutions (teachers)"
+    )
     namespace = parser.parse_args(argv)
     try:
         chosen = [resolve_step(step) for step in namespace.steps] or steps()
     except ValueError as error:
         parser.error(str(error))
-    checks, output = run_checks(chosen)
+    checks, output = run_checks(chosen, solutions=namespace.solutions)
     for step in chosen:
         print(summary_line(step, checks))
         for check in (check for check in checks if check.step == step):

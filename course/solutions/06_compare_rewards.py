@@ -1,17 +1,8 @@
-"""Step 5 exercise: compare your reward design with the benchmark runner and read its CSV.
-
-Fill in the functions below (replace each ``raise NotImplementedError``), then run the checks
-from the project root::
-
-    pytest course/05_compare_rewards
-
-Everything you need is in this step's README.md. Step 2 must pass first: this step registers
-your ``balanced_gain``.
-"""
+"""Reference solution of step 6 (compare reward designs). Try the exercise before reading it."""
 
 from __future__ import annotations
 
-import csv  # noqa: F401  (you will need it)
+import csv
 import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,11 +10,13 @@ from types import ModuleType
 
 import numpy as np
 
+from segenv.rewards import REWARDS
+
 
 def reward_design_module() -> ModuleType:
     """Your step-2 module, where ``balanced_gain`` lives (given, not a TODO)."""
-    path = Path(__file__).resolve().parents[1] / "02_reward_design" / "exercise.py"
-    spec = importlib.util.spec_from_file_location("course_step5_reward_design", path)
+    path = Path(__file__).resolve().parent / "02_reward_design.py"
+    spec = importlib.util.spec_from_file_location("course_step6_reward_design", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
@@ -33,9 +26,15 @@ def reward_design_module() -> ModuleType:
 
 def designs_to_compare() -> list[str]:
     """Register your step-2 ``balanced_gain`` and return ``["relative", <its name>]``."""
-    # TODO: reward_design_module() is your step-2 module; it has a function that registers
-    # balanced_gain and returns the name.
-    raise NotImplementedError("step 5: write designs_to_compare")
+    name = reward_design_module().register_balanced_gain()
+    if name not in REWARDS:
+        raise RuntimeError(f"{name!r} did not end up in segenv.rewards.REWARDS")
+    return ["relative", name]
+
+
+def _rows(csv_path: Path, variant: str) -> list[dict[str, str]]:
+    with Path(csv_path).open(newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if row["variant"] == variant]
 
 
 def dice_curve(csv_path: Path, design: str, variant: str = "good") -> np.ndarray:
@@ -50,18 +49,21 @@ def dice_curve(csv_path: Path, design: str, variant: str = "good") -> np.ndarray
     Returns:
         ``(T + 1,)`` float, step 0 first.
     """
-    # TODO: csv.DictReader(open(csv_path, newline="")) yields one dict per line; keep the
-    # lines of this design and variant, group dice_mean by step, average over the seeds.
-    raise NotImplementedError("step 5: write dice_curve")
+    by_step: dict[int, list[float]] = {}
+    for row in _rows(csv_path, variant):
+        if row["row"] == design:
+            by_step.setdefault(int(row["step"]), []).append(float(row["dice_mean"]))
+    if not by_step:
+        raise KeyError(f"{design!r} has no lines in {csv_path} (variant {variant!r})")
+    return np.array([np.mean(by_step[step]) for step in sorted(by_step)])
 
 
 def final_dice_by_design(csv_path: Path, variant: str = "good") -> dict[str, float]:
     """Every design's Dice (fraction) after the last step, averaged over its seeds."""
-    # TODO: the designs are the distinct values of the CSV's row column.
-    raise NotImplementedError("step 5: write final_dice_by_design")
+    designs = dict.fromkeys(row["row"] for row in _rows(csv_path, variant))
+    return {design: float(dice_curve(csv_path, design, variant)[-1]) for design in designs}
 
 
 def winner(final_dice: Mapping[str, float]) -> str:
     """The design with the highest final Dice; a tie goes to the name first in sorted order."""
-    # TODO: max() or min() with a key function.
-    raise NotImplementedError("step 5: write winner")
+    return min(final_dice, key=lambda design: (-final_dice[design], design))
