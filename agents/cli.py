@@ -160,6 +160,8 @@ def evaluate_command(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--flips", action="store_true", help="also voxels fixed / broken per step and policy"
     )
+    parser.add_argument("--render", type=Path, metavar="DIR", help="draw 2 episodes as PNG strips")
+    parser.add_argument("--gif", action="store_true", help="with --render: animated GIFs too")
     namespace = parser.parse_args(argv)
     text, record = evaluate_run(
         namespace.run,
@@ -175,6 +177,12 @@ def evaluate_command(argv: Sequence[str]) -> int:
     print(text)
     name = f"eval_{namespace.split}.json" if namespace.dataset is None else "eval_dataset.json"
     atomic_write_text(namespace.run / name, json.dumps(record, indent=2) + "\n")
+    if namespace.render is not None:
+        from .episode_render import render_run
+
+        kwargs = {"split": namespace.split, "dataset": namespace.dataset, "seed": namespace.seed}
+        for path in render_run(namespace.run, namespace.render, gif=namespace.gif, **kwargs):
+            print(f"wrote {path}")
     return 0
 
 
