@@ -1,12 +1,13 @@
 """Env speed: reset and step of InteractiveSeg3D-v0, with a per-phase breakdown.
 
 Times the real env (geodesic hints, 5 clicks per step, largest-error user, the image-aware
-start; ``--start degraded_truth`` for the smooth one) on realistic states — a hint-following policy's episodes — and the straightforward
-reference of ``reference_step.py`` on the *same* states in the same run, then prints medians
-and speed-ups. Run: ``python benchmarks/env_speed.py`` (``--quick`` for a short run).
-``--vector`` runs ``vector_speed.py`` instead (volumes/s and voxel-agent steps/s of the vector
-envs, the batched torch env and the PettingZoo view against the reference env); the flags
-after it are ``vector_speed.py``'s own, e.g. ``--vector --quick --profile``.
+start; ``--start degraded_truth`` for the smooth one) on realistic states — a hint-following
+policy's episodes — and the straightforward reference of ``reference_step.py`` on the *same*
+states in the same run, then prints medians and speed-ups. Run:
+``python benchmarks/env_speed.py`` (``--quick`` for a short run). ``--vector`` runs
+``vector_speed.py`` instead (volumes/s and voxel-agent steps/s of the vector envs, the batched
+torch env and the PettingZoo view against the reference env); the flags after it are
+``vector_speed.py``'s own, e.g. ``--vector --quick --profile``.
 """
 
 from __future__ import annotations
