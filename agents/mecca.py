@@ -320,6 +320,7 @@ def _a3c_loss(
     args: Args,
     device: torch.device,
     mask: torch.Tensor | None = None,
+    update: int = 0,
 ) -> a3c.LossTerms:
     return a3c.actor_critic_loss(
         torch.stack(logits),
@@ -329,7 +330,7 @@ def _a3c_loss(
         gamma=args.gamma,
         advantage=args.advantage,
         value_coef=args.value_coef,
-        entropy_coef=args.entropy_coef,
+        entropy_coef=a3c.entropy_weight(args, update),
         reward_conv=model.actor_critic.reward_conv,
         mask=None if mask is None else mask.to(device),
     )
@@ -442,7 +443,7 @@ class Trainer:
         )
         labels = _labels(self.labeled_envs, self.action_shape)
         reward_maps = torch.as_tensor(rollout.reward_maps)
-        loss = _a3c_loss(model, rollout, logits, values, reward_maps, args, device)
+        loss = _a3c_loss(model, rollout, logits, values, reward_maps, args, device, update=index)
         _step(model.actor_critic.parameters(), self.optimizer, loss.total, args.max_grad_norm, lr)
         confidence, accuracy = _confidence_step(model, rollout, labels, deltas, device)
         _step(
@@ -477,7 +478,7 @@ class Trainer:
         simulated = simulated_label(delta_maps, confidences)
         mask = confident_mask(confidences, delta)
         rewards = simulated_rewards(rollout, simulated, confidences, args, self.eps)
-        loss = _a3c_loss(model, rollout, logits, values, rewards, args, device, mask)
+        loss = _a3c_loss(model, rollout, logits, values, rewards, args, device, mask, index)
         _step(model.actor_critic.parameters(), self.optimizer, loss.total, args.max_grad_norm, lr)
         truth = _labels(envs, self.action_shape).unsqueeze(0)
         accuracy = ((simulated == truth).float() * mask).sum() / mask.sum().clamp(min=1.0)

@@ -61,6 +61,9 @@ class EnvArgs:
     """'probability' or 'binary' (p >= 0.5 in the observation, IteR-MRL Table 4)"""
     gamma: float = 0.95
     """discount γ of eq 5 and 7"""
+    step_channel: bool = False
+    """add the channel t / T to the observation (a time-aware state: the agent can tell its
+    last step, where an untimed policy's drift towards 0.5 flips voxels)"""
 
 
 @dataclass
@@ -153,6 +156,7 @@ def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[st
         "actions": args.actions,
         "state": args.state,
         "gamma": args.gamma,
+        "step_channel": args.step_channel,
         **initial_segmentation(args),
     }
     kwargs.update(overrides)
