@@ -33,6 +33,8 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 from segenv.errors import ConfigError
 from segenv.interaction import Clicks
 
+from .common.evaluation import state_channels
+
 SCALE = 1000.0  # capacities are rounded to integers after this scaling
 SEED_CAPACITY = 10**7
 LAMBDAS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -178,9 +180,9 @@ class GraphCutPolicy:
         """Largest step towards the min-cut label of every voxel."""
         unwrapped = env.unwrapped
         volume_shape = unwrapped.volume_shape  # type: ignore[attr-defined]
-        modalities = observation.shape[0] - 3
-        image = observation[:modalities].reshape(modalities, *volume_shape)
-        probability = observation[-3].reshape(volume_shape)
+        image, probability, _, _ = state_channels(observation, env)
+        image = image.reshape(len(image), *volume_shape)
+        probability = probability.reshape(volume_shape)
         spacing = tuple(unwrapped.case.spacing)  # type: ignore[attr-defined]
         segmentation = graph_cut(
             image,

@@ -138,6 +138,16 @@ CONFIGS: dict[str, Args] = {
         confidence_weight="shifted",
         entropy_coef=0.1,
     ),
+    # The 3D main-job settings of A3C (quick3d) with MECCA's pieces as in "quick"; an update
+    # costs about twice A3C's (the confidence network's forward and backward), so 300 updates.
+    "quick3d": _preset(
+        a3c.CONFIGS["quick3d"],
+        total_updates=300,
+        lr_decay_every=120,
+        confidence_lr=1e-3,
+        confidence_weight="shifted",
+        entropy_coef=0.1,
+    ),
     # MECCA §4.1: lr 1e-4 for both networks, α = 0.8, β = 1, P-Net heads (two blocks), the
     # protocol's 25 clicks at step 0.
     "paper": _preset(
