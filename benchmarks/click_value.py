@@ -31,8 +31,10 @@ so an interrupted benchmark continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
+import multiprocessing
 import os
 import platform
 import subprocess
@@ -63,6 +65,7 @@ from segenv_agents.scripted import hint_follower_policy, noop_policy
 LEARNERS = ("a3c", "mecca", "intercnn", "rnet")
 SCRIPTED_ENV = {"actions": "paper", "state": "probability"}
 NO_INTERACTION = "a3c trained without interaction"
+NO_INTERACTION_FOLDER = "a3c-no-interaction"
 TINY = {
     "shape": (8, 16, 16),
     "num_train_cases": 4,
@@ -91,13 +94,42 @@ def dice_per_step(make_env: Callable[[], gym.Env], policy: Policy, episodes: int
     return [100.0 * value for value in metrics.aggregate()["dice_mean"]]
 
 
-def trained_run(name: str, args: RunArgs, run_dir: Path) -> Path:
-    """Train ``name`` into ``run_dir`` (resuming or skipping a finished run)."""
-    learner = registry.load(name)
+def planned_runs(
+    preset: str, learners: Sequence[str], seeds: Sequence[int], reference: RunArgs, tiny: bool
+) -> dict[str, tuple[str, RunArgs]]:
+    """Run folder → (learner, args): each learner per seed, then A3C without interaction."""
+    runs: dict[str, tuple[str, RunArgs]] = {}
+    for name in learners:
+        for seed in seeds:
+            args = with_fields(
+                registry.preset(name, preset), {"seed": seed, **(TINY if tiny else {})}
+            )
+            runs[f"{name}-s{seed}"] = (name, args)
+    for seed in seeds:  # the same A3C without any interaction, in training and test
+        args = with_fields(reference, {"seed": seed, "initial_clicks": 0, "clicks_per_step": 0})
+        runs[f"{NO_INTERACTION_FOLDER}-s{seed}"] = ("a3c", args)
+    return runs
+
+
+def train_run(name: str, args: RunArgs, run_dir: Path) -> str:
+    """Train ``name`` into ``run_dir`` (resuming, or skipping a finished run); one line."""
+    configure_torch(1)
     start = time.perf_counter()
-    learner.train(args, run_dir, resume=(run_dir / "config.json").exists(), show_progress=False)
-    print(f"  trained {run_dir.name} ({time.perf_counter() - start:.0f} s)", flush=True)
-    return run_dir
+    resume = (run_dir / "config.json").exists()
+    registry.load(name).train(args, run_dir, resume=resume, show_progress=False)
+    return f"  trained {run_dir.name} ({time.perf_counter() - start:.0f} s)"
+
+
+def train_all(runs: Sequence[tuple[str, RunArgs, Path]], jobs: int) -> None:
+    """Train every run, ``jobs`` at a time (separate single-threaded processes)."""
+    if jobs == 1:
+        for run in runs:
+            print(train_run(*run), flush=True)
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        for line in pool.map(train_run, *zip(*runs, strict=True)):
+            print(line, flush=True)
 
 
 def evaluations(
@@ -258,30 +290,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--held-out", default=HELD_OUT_FAMILIES[0], help="family never trained on")
     parser.add_argument("--out", type=Path, default=Path("runs/click_value"))
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time")
     parser.add_argument("--quick", action="store_true", help="a smoke run on tiny sizes")
     options = parser.parse_args(argv)
+    if options.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {options.jobs}")
     configure_torch(1)
     wall = time.perf_counter()
     out = options.out / options.preset
     reference = with_fields(registry.preset("a3c", options.preset), TINY if options.quick else {})
     episodes = reference.num_test_cases
+    runs = planned_runs(options.preset, options.learners, options.seeds, reference, options.quick)
+    train_all([(name, args, out / folder) for folder, (name, args) in runs.items()], options.jobs)
     rows: dict[str, list[list[float]]] = {}
     for name, values in baseline_rows(
         reference, options.held_out, episodes, out / "baselines"
     ).items():
         rows[name] = [values]
-    for name in options.learners:
-        for seed in options.seeds:
-            args = with_fields(registry.preset(name, options.preset), {"seed": seed})
-            args = with_fields(args, TINY) if options.quick else args
-            run = trained_run(name, args, out / f"{name}-s{seed}")
-            for row, values in learner_rows(name, args, run, options.held_out, episodes).items():
-                rows.setdefault(row, []).append(values)
-    for seed in options.seeds:  # the same A3C without any interaction, in training and test
-        args = with_fields(reference, {"seed": seed, "initial_clicks": 0, "clicks_per_step": 0})
-        run = trained_run("a3c", args, out / f"a3c-no-interaction-s{seed}")
-        made = interaction_free_rows(args, run, episodes)
-        rows.setdefault(NO_INTERACTION, []).append(made[NO_INTERACTION])
+    for folder, (name, args) in runs.items():
+        if folder.startswith(NO_INTERACTION_FOLDER):
+            made = interaction_free_rows(args, out / folder, episodes)
+        else:
+            made = learner_rows(name, args, out / folder, options.held_out, episodes)
+        for row, values in made.items():
+            rows.setdefault(row, []).append(values)
     shape = "×".join(str(n) for n in reference.shape)
     print(
         f"\nClick value, preset {options.preset}: synthetic {reference.family} families "
