@@ -142,6 +142,24 @@ def test_a_batch_with_shared_costs_equals_one_by_one() -> None:
             torch.testing.assert_close(dist[i, c, 1:-1, 1:-1, 1:-1], alone, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("lam", [0.5, 1.0])
+def test_fused_and_elementwise_relaxations_agree_bit_for_bit(lam: float) -> None:
+    # CUDA runs the fused form (fewest kernels), a CPU the elementwise one: both here
+    shape = (6, 11, 13)
+    images = np.stack([random_image(shape, s) for s in (0, 1)])[:, None]
+    costs = geodesic_costs(torch.from_numpy(images), (1.0, 2.0, 0.5), lam)
+    results = []
+    for fused in (True, False):
+        dist = new_distances(2, 2, shape, torch.device("cpu"))
+        for i in range(2):
+            for c in range(2):
+                s = random_seeds(shape, 3, seed=2 * i + c) + 1
+                dist[i, c, s[:, 0], s[:, 1], s[:, 2]] = 0.0
+        used = geodesic_sweeps(costs, dist, fused=fused)
+        results.append((dist, used))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+
+
 def test_bad_arguments_raise() -> None:
     image = textured_image((3, 4, 5))
     with pytest.raises(ConfigError, match="lam"):
