@@ -732,9 +732,9 @@ def geodesic_distance(
     within a few 0.01 % of :func:`geodesic_distance_exact` (mean relative error).
 
     Speed of one encoder call (5 seeds, lam = 0.9, one core of a shared AMD EPYC VM):
-    ~1.6 ms at 30×55×55 (5 iterations; one iteration alone ~0.9 ms) and ~45 ms at
-    64×128×128 (8 iterations), where it is memory-bound; ``benchmarks/hints_speed.py``
-    measures it.
+    ~1.5 ms at 30×55×55 (5 iterations; one iteration alone ~0.75 ms) and 45-70 ms at
+    64×128×128 (8 iterations; one alone ~19 ms), where it is memory-bound;
+    ``benchmarks/hints_speed.py`` measures it.
 
     Args:
         image: float ``(D, H, W)`` or ``(M, D, H, W)``, finite (z-normalised is the intended
