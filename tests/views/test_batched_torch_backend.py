@@ -12,7 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import segenv  # noqa: E402, F401
+import segenv  # noqa: E402
 from segenv import hints as hints_module  # noqa: E402
 from segenv import interaction  # noqa: E402
 from segenv.errors import ConfigError  # noqa: E402
@@ -85,6 +85,18 @@ def test_backend_defaults_and_choice():
     assert BatchedInteractiveSegEnv(N, backend="torch", **SMALL).backend == "torch"
     with pytest.raises(ConfigError, match="backend"):
         BatchedInteractiveSegEnv(N, backend="jax", **SMALL)
+
+
+def test_segenv_check_passes():
+    envs = gym.make_vec(
+        "InteractiveSeg3D-v0",
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        backend="torch",
+        **SMALL,
+    )
+    report = segenv.check(envs)
+    assert report.passed[:2] == ["vector_api", "determinism"] and "reward_sign" in report.passed
 
 
 def test_matches_sync_vector_env_across_an_autoreset():
