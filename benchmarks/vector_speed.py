@@ -16,6 +16,8 @@ core busy, this one gets about one core whatever its thread count: the batched e
 then show in the CPU column only, not in the ratio. ``--profile`` adds where the time of a
 batched CPU step goes (one thread, N=32). Run ``python benchmarks/vector_speed.py`` (about a
 minute; ``--quick`` for one repeat). Torch runs on one CPU thread (``--torch-threads``).
+The batched env here runs its default backend (``numba`` on a CPU, ``torch`` on CUDA);
+``benchmarks/device_speed.py`` sets the two backends side by side on each device.
 """
 
 from __future__ import annotations

@@ -23,8 +23,10 @@ Encodings:
 - ``euclidean``: the Euclidean distance in mm to the nearest click, ``T(d) = exp(-d / scale)``.
 - ``gaussian`` (MECCA): a Gaussian of ``kernel_size`` voxels on each click, combined by max.
 
-:func:`geodesic_distance` is the fast transform (a few raster sweeps, see its docstring) and
-:func:`geodesic_distance_exact` the Dijkstra reference it is tested against.
+:func:`geodesic_distance` is the fast transform (raster sweeps repeated until no distance
+changes, see its docstring) and :func:`geodesic_distance_exact` the Dijkstra reference it is
+tested against. The batched env's torch backend runs the same transform on tensors
+(``segenv/envs/_torch_hints.py``).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ HINT_ENCODERS: Registry[HintEncoderFactory] = Registry(
 DEFAULT_LAMBDA = 0.9
 DEFAULT_GEODESIC_SCALE = 1.5
 DEFAULT_EUCLIDEAN_SCALE = 4.0
-DEFAULT_ITERATIONS = 1
+DEFAULT_ITERATIONS = 32  # the cap; the sweeps stop at the first iteration that changes nothing
 DEFAULT_KERNEL_SIZE = 8
 
 # The 13 neighbour offsets (dz, dy, dx) that precede a voxel in raster (z, y, x) order; the
@@ -90,6 +92,7 @@ _HALF_OFFSETS = np.array(
     dtype=np.int64,
 )
 _PLANE_EDGES = 12  # the offsets stored as per-voxel costs; the x edge lives in prefix sums
+_SIGNIFICANT = np.float32(1.0 - 2.0**-20)  # a decrease below this factor is float rounding
 _EXP_UNDERFLOW = 87.0  # exp(-t) for t above this is below float32's normal range: 0
 
 
@@ -295,54 +298,119 @@ def _fill_edge_costs(
 @njit(cache=True, nogil=True, inline="always")
 def _relax3(
     dst: np.ndarray, src: np.ndarray, cost_a: np.ndarray, cost_b: np.ndarray, cost_c: np.ndarray
-) -> None:  # pragma: no cover - compiled
+) -> bool:  # pragma: no cover - compiled
     """``dst[i] = min(dst[i], src[i] + a[i], src[i+1] + b[i], src[i+2] + c[i])``, vectorised.
 
-    No bounds checks: ``src`` must hold ``dst.size + 2`` values and the costs ``dst.size``.
+    Returns whether any value of ``dst`` decreased. No bounds checks: ``src`` must hold
+    ``dst.size + 2`` values and the costs ``dst.size``.
     """
+    lowered = False  # a bool: an integer flag is widened to int64 and halves the vector width
     for ii in range(dst.size):
         i = uintp(ii)  # unsigned: no negative-index wraparound, so LLVM vectorises
-        best = dst[i]
+        old = dst[i]
+        best = old
         best = _min(best, src[i] + _cost_to_float32(cost_a[i]))  # type: ignore[call-arg]
         best = _min(best, src[i + 1] + _cost_to_float32(cost_b[i]))
         best = _min(best, src[i + 2] + _cost_to_float32(cost_c[i]))
         dst[i] = best
+        lowered = lowered | (best < old)
+    return lowered
 
 
-@njit(cache=True, nogil=True)
-def _relax_from_plane(
-    dist: np.ndarray, costs: np.ndarray, z: int, step: int, pw: int
-) -> None:  # pragma: no cover - compiled
-    """Relax plane ``z`` over its 9 edges to plane ``z - step`` (step = ±1).
+@njit(cache=True, nogil=True, inline="always")
+def _relax9(
+    dst: np.ndarray,
+    src0: np.ndarray,
+    src1: np.ndarray,
+    src2: np.ndarray,
+    costs0: tuple[np.ndarray, np.ndarray, np.ndarray],
+    costs1: tuple[np.ndarray, np.ndarray, np.ndarray],
+    costs2: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> bool:  # pragma: no cover - compiled
+    """:func:`_relax3` over three source rows at once (one pass over ``dst``)."""
+    lowered = False
+    a0, b0, c0 = costs0
+    a1, b1, c1 = costs1
+    a2, b2, c2 = costs2
+    for ii in range(dst.size):
+        i = uintp(ii)
+        old = dst[i]
+        best = old
+        best = _min(best, src0[i] + _cost_to_float32(a0[i]))  # type: ignore[call-arg]
+        best = _min(best, src0[i + 1] + _cost_to_float32(b0[i]))
+        best = _min(best, src0[i + 2] + _cost_to_float32(c0[i]))
+        best = _min(best, src1[i] + _cost_to_float32(a1[i]))
+        best = _min(best, src1[i + 1] + _cost_to_float32(b1[i]))
+        best = _min(best, src1[i + 2] + _cost_to_float32(c1[i]))
+        best = _min(best, src2[i] + _cost_to_float32(a2[i]))
+        best = _min(best, src2[i + 1] + _cost_to_float32(b2[i]))
+        best = _min(best, src2[i + 2] + _cost_to_float32(c2[i]))
+        dst[i] = best
+        lowered = lowered | (best < old)
+    return lowered
 
-    The loop runs over the padding columns too: their edges cost +inf, so they stay +inf.
+
+@njit(cache=True, nogil=True, inline="always")
+def _relax_row_from_plane(
+    dist: np.ndarray, costs: np.ndarray, z: int, y: int, h: int, step: int, pw: int, n: int
+) -> bool:  # pragma: no cover - compiled
+    """Relax row ``y`` of plane ``z`` over its 9 edges to plane ``z - step`` (step = ±1).
+
+    Neighbour rows in the padding are skipped (their edges cost +inf). Returns whether a
+    value decreased (in the row, or in the lanes past its end, see :func:`_vector_length`).
     """
-    phw = dist.shape[1]
-    lo, hi = pw + 1, phw - pw - 1
-    dst = dist[z, lo:hi]
-    n = hi - lo
+    b = y * pw + 1
+    dst = dist[z, b : b + n]
+    if 1 < y < h:  # all three source rows are real: one fused pass
+        if step == 1:
+            here, before = costs[z], dist[z - 1]
+            a = b - pw - 1
+            return _relax9(
+                dst,
+                before[a : a + n + 2],
+                before[a + pw : a + pw + n + 2],
+                before[a + 2 * pw : a + 2 * pw + n + 2],
+                (here[0, b : b + n], here[1, b : b + n], here[2, b : b + n]),
+                (here[3, b : b + n], here[4, b : b + n], here[5, b : b + n]),
+                (here[6, b : b + n], here[7, b : b + n], here[8, b : b + n]),
+            )
+        there, after = costs[z + 1], dist[z + 1]
+        a0, a1, a2 = b + pw - 1, b - 1, b - pw - 1  # source rows y + 1, y, y - 1 (dy = -1, 0, 1)
+        return _relax9(
+            dst,
+            after[a0 : a0 + n + 2],
+            after[a1 : a1 + n + 2],
+            after[a2 : a2 + n + 2],
+            (there[2, a0 : a0 + n], there[1, a0 + 1 : a0 + n + 1], there[0, a0 + 2 : a0 + n + 2]),
+            (there[5, a1 : a1 + n], there[4, a1 + 1 : a1 + n + 1], there[3, a1 + 2 : a1 + n + 2]),
+            (there[8, a2 : a2 + n], there[7, a2 + 1 : a2 + n + 1], there[6, a2 + 2 : a2 + n + 2]),
+        )
+    lowered = False
     for dy in range(-1, 2):
+        if not 1 <= y + step * dy <= h:
+            continue
         k = 3 * (dy + 1)
         if step == 1:  # edges stored at plane z, neighbour (z-1, y+dy, x-1..x+1)
-            a = lo + dy * pw - 1
+            a = b + dy * pw - 1
             here = costs[z]
-            _relax3(
+            lowered |= _relax3(
                 dst,
                 dist[z - 1, a : a + n + 2],
-                here[k, lo:hi],
-                here[k + 1, lo:hi],
-                here[k + 2, lo:hi],
+                here[k, b : b + n],
+                here[k + 1, b : b + n],
+                here[k + 2, b : b + n],
             )
         else:  # edges stored at plane z+1, neighbour (z+1, y-dy, x+1..x-1)
-            a = lo - dy * pw - 1
+            a = b - dy * pw - 1
             there = costs[z + 1]
-            _relax3(
+            lowered |= _relax3(
                 dst,
                 dist[z + 1, a : a + n + 2],
                 there[k + 2, a : a + n],
                 there[k + 1, a + 1 : a + n + 1],
                 there[k, a + 2 : a + n + 2],
             )
+    return lowered
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -350,65 +418,143 @@ def _vector_length(w: int) -> int:  # pragma: no cover - compiled
     """Row length for the vector loops: ``w`` rounded up to whole 8-lane vectors.
 
     The extra lanes run into the padding and the next row, which is harmless (padding edges
-    cost +inf; any relaxation of a real voxel is valid) and avoids a slow scalar remainder.
-    Rows of fewer than 5 voxels keep ``w`` so the slices stay inside the plane.
+    cost +inf; any relaxation of a real voxel is valid) and avoids a slow scalar remainder;
+    a change there marks the next row changed too. Rows of fewer than 5 voxels keep ``w``
+    so the slices stay inside the plane.
     """
     rounded = (w + 7) // 8 * 8
     return rounded if rounded <= 2 * w + 2 else w
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _chain_row(
+    plane: np.ndarray, prefix: np.ndarray, b: int, w: int, right: bool, flag: bool
+) -> bool:  # pragma: no cover - compiled
+    """Chain the x edges of the row starting at ``b`` towards +x (``right``) or -x.
+
+    Uses the row prefix sums ``P`` of the x-edge costs: towards +x,
+    ``d[x] = min(d[x], P[x] + min_{j<x} (d[j] - P[j]))``, a loop whose only dependency is
+    a 1-cycle ``min``; towards -x, ``d[x] = min(d[x], -P[x] + min_{j>x} (d[j] + P[j]))``.
+    A voxel never meets its own ``(d - P) + P``, which float32 can round below ``d``: along
+    zero-cost edges (``lam = 1`` on a flat region) such ulps would otherwise drift down at
+    every sweep. With ``flag``, returns whether a value decreased by more than float32
+    rounding (a few ulps); without, False (the caller marks the row changed anyway, and the
+    loop is a third shorter).
+    """
+    lowered = False
+    run: _Real = np.float32(np.inf)
+    step = 1 if right else -1
+    start = b if right else b + w - 1
+    sign = np.float32(step)
+    if flag:
+        for k in range(w):
+            i = uintp(start + step * k)
+            old, p = plane[i], sign * prefix[i]
+            new = _min(old, run + p)
+            plane[i] = new
+            lowered |= new < old * _SIGNIFICANT
+            run = _min(run, old - p)
+    else:
+        for k in range(w):
+            i = uintp(start + step * k)
+            old, p = plane[i], sign * prefix[i]
+            plane[i] = _min(old, run + p)
+            run = _min(run, old - p)
+    return lowered
+
+
+# Row bookkeeping of the sweeps: ``versions[z, y]`` counts the changes of row (z, y); a
+# relaxation of a row records the versions of its source rows in ``seen[kind, z, y]`` and
+# is skipped while they are unchanged (it could lower nothing: the row only decreased since).
+_SEEN_PLANE_BEFORE, _SEEN_PLANE_AFTER, _SEEN_ROW_ABOVE, _SEEN_ROW_BELOW = 0, 1, 2, 3
+_SEEN_CHAIN_RIGHT, _SEEN_CHAIN_LEFT = 4, 5
+_SEEN_KINDS = 6
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mark_changed(
+    versions: np.ndarray, z: int, y: int, h: int, spill: bool
+) -> None:  # pragma: no cover - compiled
+    """Row (z, y) changed; so did row y + 1 when the vector lanes run into it."""
+    versions[z, y] += 1
+    if spill and y < h:
+        versions[z, y + 1] += 1
+
+
 @njit(cache=True, nogil=True)
 def _sweep_plane(
-    plane: np.ndarray,
+    dist: np.ndarray,
     costs: np.ndarray,
     prefix: np.ndarray,
+    versions: np.ndarray,
+    seen: np.ndarray,
+    z: int,
+    step: int,
+    d: int,
     h: int,
     w: int,
-    down: bool,
-    right: bool,
-) -> None:  # pragma: no cover - compiled
-    """Sweep one plane in raster order: rows towards +y (``down``) or -y.
+) -> bool:  # pragma: no cover - compiled
+    """Relax plane ``z`` from plane ``z - step`` and sweep it in-plane twice.
 
-    Each row is relaxed over its 3 edges to the row before, then its x edges are chained
-    towards +x (``right``) or -x. The chain uses the row prefix sums ``P`` of the x-edge
-    costs: towards +x, ``d[x] = min_{j<=x} d[j] + P[x] - P[j] = P[x] + prefix-min(d - P)``,
-    a loop whose only dependency is a 1-cycle ``min``; towards -x,
-    ``d[x] = -P[x] + suffix-min(d + P)``.
+    The first sweep runs rows towards +y (memory order: on large volumes, where the costs
+    come from L3 or RAM, that is what the hardware prefetcher follows best, measured 2x+
+    faster than rows backwards); each row is relaxed over its 9 edges to the plane before
+    (in the sweep direction) and its 3 edges to the previous row, then its x edges are
+    chained towards +x (``step = 1``) or -x. The second sweep runs rows towards -y with the
+    other x direction. Relaxations whose source rows did not change since their last run
+    are skipped (see ``versions``). Returns whether any distance decreased.
     """
     pw = w + 2
     n = _vector_length(w)
-    for step in range(h):
-        y = step + 1 if down else h - step
-        b = y * pw + 1
-        if down and y > 1:  # edges stored at row y, to row y - 1
-            a = b - pw - 1
-            _relax3(
-                plane[b : b + n],
-                plane[a : a + n + 2],
-                costs[9, b : b + n],
-                costs[10, b : b + n],
-                costs[11, b : b + n],
-            )
-        elif not down and y < h:  # edges stored at row y + 1, to row y
-            a = b + pw - 1
-            _relax3(
-                plane[b : b + n],
-                plane[a : a + n + 2],
-                costs[11, a : a + n],
-                costs[10, a + 1 : a + n + 1],
-                costs[9, a + 2 : a + n + 2],
-            )
-        run: _Real = np.float32(np.inf)
-        if right:
-            for ii in range(b, b + w):
-                i = uintp(ii)
-                run = _min(plane[i] - prefix[i], run)
-                plane[i] = run + prefix[i]
-        else:
-            for ii in range(b + w - 1, b - 1, -1):
-                i = uintp(ii)
-                run = _min(plane[i] + prefix[i], run)
-                plane[i] = run - prefix[i]
+    spill = n > w + 2
+    plane = dist[z]
+    source = z - step
+    cross = _SEEN_PLANE_BEFORE if step == 1 else _SEEN_PLANE_AFTER
+    any_lowered = False
+    for second in range(2):
+        right = (step == 1) != (second == 1)
+        chain = _SEEN_CHAIN_RIGHT if right else _SEEN_CHAIN_LEFT
+        for index in range(h):
+            y = index + 1 if second == 0 else h - index
+            b = y * pw + 1
+            lowered = False
+            if second == 0 and 1 <= source <= d:
+                total = versions[source, y - 1] + versions[source, y] + versions[source, y + 1]
+                if total != seen[cross, z, y]:
+                    seen[cross, z, y] = total
+                    lowered |= _relax_row_from_plane(dist, costs, z, y, h, step, pw, n)
+            if second == 0 and y > 1:  # edges stored at row y, to row y - 1
+                if versions[z, y - 1] != seen[_SEEN_ROW_ABOVE, z, y]:
+                    seen[_SEEN_ROW_ABOVE, z, y] = versions[z, y - 1]
+                    a = b - pw - 1
+                    lowered |= _relax3(
+                        plane[b : b + n],
+                        plane[a : a + n + 2],
+                        costs[z, 9, b : b + n],
+                        costs[z, 10, b : b + n],
+                        costs[z, 11, b : b + n],
+                    )
+            elif second == 1 and y < h:  # edges stored at row y + 1, to row y
+                if versions[z, y + 1] != seen[_SEEN_ROW_BELOW, z, y]:
+                    seen[_SEEN_ROW_BELOW, z, y] = versions[z, y + 1]
+                    a = b + pw - 1
+                    lowered |= _relax3(
+                        plane[b : b + n],
+                        plane[a : a + n + 2],
+                        costs[z, 11, a : a + n],
+                        costs[z, 10, a + 1 : a + n + 1],
+                        costs[z, 9, a + 2 : a + n + 2],
+                    )
+            if lowered:
+                _mark_changed(versions, z, y, h, spill)
+                any_lowered = True
+            if versions[z, y] != seen[chain, z, y]:
+                # a row just marked changed needs no second mark: skip the chain's own flag
+                if _chain_row(plane, prefix[z], b, w, right, not lowered) and not lowered:
+                    versions[z, y] += 1
+                    any_lowered = True
+                seen[chain, z, y] = versions[z, y]
+    return any_lowered
 
 
 @njit(cache=True, nogil=True)
@@ -417,33 +563,32 @@ def _geodesic_sweeps(
     costs: np.ndarray,
     prefix: np.ndarray,
     shape: tuple,
-    iterations: int,
-    first_plane: int,
-) -> None:  # pragma: no cover - compiled
+    max_iterations: int,
+    versions: np.ndarray,
+    seen: np.ndarray,
+) -> int:  # pragma: no cover - compiled
     """Relax ``dist`` (padded ``(D+2, (H+2)(W+2))``, 0 at seeds, inf elsewhere) in place.
 
     Per iteration: planes in +z order, each relaxed from the plane before and swept in-plane
     towards (+y, +x) then (-y, -x); then planes in -z order, each relaxed from the plane
     after and swept towards (+y, -x) then (-y, +x), so all four in-plane diagonal orders
-    are used once (for D = 1 these four sweeps are the whole iteration). The first sweep of
-    a plane runs rows in memory order: on large volumes, where its costs come from L3 or
-    RAM, that is what the hardware prefetcher follows best (measured 2x+ faster than rows
-    backwards). The first +z pass starts at ``first_plane``, the first plane holding a seed:
-    the planes before it are still all +inf.
+    are used once (for D = 1 these four sweeps are the whole iteration). Iterations repeat
+    until one lowers no distance, at most ``max_iterations``; returns how many ran.
+    ``versions`` (``(D+2, H+2)``, 1 on the rows holding a seed, else 0) and ``seen``
+    (``(6, D+2, H+2)``, zeros) hold the row bookkeeping: the rows before the first seed are
+    still +inf and are skipped, and so are, in later iterations, the rows whose sources
+    did not change.
     """
     d, h, w = shape
-    pw = w + 2
-    for iteration in range(iterations):
-        for z in range(first_plane if iteration == 0 else 1, d + 1):
-            if z > 1:
-                _relax_from_plane(dist, costs, z, 1, pw)
-            _sweep_plane(dist[z], costs[z], prefix[z], h, w, True, True)
-            _sweep_plane(dist[z], costs[z], prefix[z], h, w, False, False)
+    for iteration in range(max_iterations):
+        lowered = False
+        for z in range(1, d + 1):
+            lowered |= _sweep_plane(dist, costs, prefix, versions, seen, z, 1, d, h, w)
         for z in range(d, 0, -1):
-            if z < d:
-                _relax_from_plane(dist, costs, z, -1, pw)
-            _sweep_plane(dist[z], costs[z], prefix[z], h, w, True, False)
-            _sweep_plane(dist[z], costs[z], prefix[z], h, w, False, True)
+            lowered |= _sweep_plane(dist, costs, prefix, versions, seen, z, -1, d, h, w)
+        if not lowered:
+            return iteration + 1
+    return max_iterations
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -537,13 +682,19 @@ class _GeodesicGraph:
         d, h, w = self.shape
         return np.empty((d + 2, (h + 2) * (w + 2)), dtype=np.float32)
 
-    def transform(self, dist: np.ndarray, coords: np.ndarray, iterations: int) -> None:
-        """Fill ``dist`` with the distances to ``coords`` (n ≥ 1)."""
-        w = self.shape[2]
+    def transform(self, dist: np.ndarray, coords: np.ndarray, max_iterations: int) -> int:
+        """Fill ``dist`` with the distances to ``coords`` (n ≥ 1); returns the sweep pairs run."""
+        d, h, w = self.shape
         dist.fill(np.inf)
         dist[coords[:, 0] + 1, (coords[:, 1] + 1) * (w + 2) + coords[:, 2] + 1] = 0.0
-        first_plane = int(coords[:, 0].min()) + 1
-        _geodesic_sweeps(dist, self.costs, self.prefix, self.shape, iterations, first_plane)
+        versions = np.zeros((d + 2, h + 2), dtype=np.int32)
+        versions[coords[:, 0] + 1, coords[:, 1] + 1] = 1
+        seen = np.zeros((_SEEN_KINDS, d + 2, h + 2), dtype=np.int32)
+        return int(
+            _geodesic_sweeps(
+                dist, self.costs, self.prefix, self.shape, max_iterations, versions, seen
+            )
+        )
 
     def unpad(self, dist: np.ndarray) -> np.ndarray:
         """Return the real voxels of a padded buffer, ``(D, H, W)``."""
@@ -568,16 +719,22 @@ def geodesic_distance(
     (+y, +x) and (-y, -x), then in -z order with in-plane orders (+y, -x) and (-y, +x); an
     in-plane sweep relaxes each row over its 3 edges to the previous row and chains its x
     edges as a prefix minimum over running cost sums (vectorised except that chain). Every
-    value is the cost of an actual path, so sweeps can only overestimate. One iteration is
-    exact for lam = 0 (up to cost rounding) and, with lam = 0.9, within ~0.15 % mean
-    relative error of :func:`geodesic_distance_exact` on z-normalised textured and synthetic
-    MRI-like volumes, 3D and 2D (the tests require < 1 %). Paths meander more as lam → 1
-    or on pure white noise: use 2-4 iterations there. Costs are stored in 16 bits (relative
-    rounding ≤ 2⁻⁹ per edge, a few 0.01 % on distances).
+    value is the cost of an actual path, so sweeps can only overestimate.
 
-    Speed of one encoder call (5 seeds, 1 iteration, one core of a shared AMD EPYC VM):
-    0.6-0.9 ms at 30×55×55 and 10-13 ms at 64×128×128, where it is memory-bound
-    (~70 bytes per voxel); ``benchmarks/hints_speed.py`` measures it.
+    Iterations repeat until one changes no distance (then every edge satisfies the triangle
+    inequality: the distances are exact for the stored costs), at most ``iterations``. A
+    row's relaxation is skipped while the rows it reads did not change since it last ran, so
+    the later iterations, which change little, cost a fraction of the first. Iterations
+    needed (textured and white-noise volumes, 12×24×24 to 64×128×128): 1 for lam = 0, 3-5
+    for lam = 0.5-0.9, 6-26 for lam = 1, where paths meander most. One iteration alone is
+    within ~0.15 % of exact at lam = 0.9 on textured volumes but 8-30 % off at lam = 1.
+    Costs are stored in 16 bits (relative rounding ≤ 2⁻⁹ per edge): converged distances are
+    within a few 0.01 % of :func:`geodesic_distance_exact` (mean relative error).
+
+    Speed of one encoder call (5 seeds, lam = 0.9, one core of a shared AMD EPYC VM):
+    ~1.5 ms at 30×55×55 (5 iterations; one iteration alone ~0.75 ms) and 45-70 ms at
+    64×128×128 (8 iterations; one alone ~19 ms), where it is memory-bound;
+    ``benchmarks/hints_speed.py`` measures it.
 
     Args:
         image: float ``(D, H, W)`` or ``(M, D, H, W)``, finite (z-normalised is the intended
@@ -585,7 +742,8 @@ def geodesic_distance(
         seeds_mask_or_coords: bool mask ``(D, H, W)`` or integer ``(n, 3)`` (z, y, x) coords.
         spacing: voxel size in mm along (D, H, W).
         lam: weight of the intensity term in [0, 1].
-        iterations: number of (+z, -z) sweep pairs, ≥ 1.
+        iterations: the most (+z, -z) sweep pairs, ≥ 1 (the sweeps stop at the first that
+            changes nothing); 1 is the single-pass transform.
 
     Returns:
         float32 ``(D, H, W)`` distances (0 at the seeds; +inf everywhere when there is none).
@@ -659,7 +817,8 @@ class GeodesicHintEncoder:
     """``exp(-geodesic distance / scale)`` to the clicks; see :func:`geodesic_encoder`.
 
     Holds the image's precomputed edge costs and a scratch buffer: one encoder per episode,
-    not to be called from several threads at once.
+    not to be called from several threads at once. ``last_iterations`` is the number of
+    sweep pairs its last call ran (0 before the first call with a click).
     """
 
     def __init__(
@@ -671,6 +830,7 @@ class GeodesicHintEncoder:
         iterations: int,
     ) -> None:
         self.lam, self.scale, self.iterations = lam, scale, iterations
+        self.last_iterations = 0
         self._graph = _GeodesicGraph(image, spacing, lam)
         self.shape = self._graph.shape
         self._dist = self._graph.new_distance_buffer()
@@ -680,7 +840,7 @@ class GeodesicHintEncoder:
         clicks = _as_coords(coords, self.shape)
         out = np.zeros(self.shape, dtype=np.float32)
         if len(clicks):
-            self._graph.transform(self._dist, clicks, self.iterations)
+            self.last_iterations = self._graph.transform(self._dist, clicks, self.iterations)
             _hint_from_padded(self._dist, 1.0 / self.scale, out)
         return out
 
@@ -692,6 +852,7 @@ class GeodesicHintEncoder:
         """
         twin = object.__new__(GeodesicHintEncoder)
         twin.lam, twin.scale, twin.iterations = self.lam, self.scale, self.iterations
+        twin.last_iterations = 0
         twin._graph, twin.shape = self._graph, self.shape
         twin._dist = self._graph.new_distance_buffer()
         return twin
@@ -794,7 +955,8 @@ def geodesic_encoder(
         spacing: voxel size in mm along (D, H, W).
         lam: weight of the intensity term in [0, 1] (0 = Euclidean, 1 = pure gradient).
         scale: distance at which the hint falls to 1/e, > 0.
-        iterations: raster sweep pairs, ≥ 1 (1 is within ~0.1 % of exact for lam ≤ 0.9).
+        iterations: the most raster sweep pairs, ≥ 1; they stop at the first that changes
+            no distance (see :func:`geodesic_distance`).
 
     Returns:
         The encoder, int ``(n, 3)`` clicks → float32 ``(D, H, W)`` in [0, 1].

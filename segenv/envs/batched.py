@@ -4,14 +4,22 @@ The native ``vector_entry_point`` of ``InteractiveSeg3D-v0`` / ``InteractiveSeg2
 
     envs = gym.make_vec("InteractiveSeg3D-v0", num_envs=32, vectorization_mode="vector_entry_point")
 
-The state lives in batch buffers ``(N, ...)`` allocated once. On a GPU the dense per-voxel math
-(action update, cross-entropy, every reward design, Dice) runs as batched torch ops on the
-device. On a CPU it runs per volume (:mod:`segenv.envs._volume_update`: numba kernels and the
-reference env's own numpy functions) on a small thread pool, in the numpy arrays that the torch
-outputs are views of. The inherently sequential per-volume work (case and ``p(0)`` at reset,
-the simulated user's clicks, the hint encodings) is the episode code of every env face
-(:mod:`segenv.envs.episode`), run on the same thread pool, one volume per task, never a loop
-over voxels.
+The state lives in batch buffers ``(N, ...)`` allocated once. Two backends run a step:
+
+- ``"numba"`` (the default on a CPU): the dense per-voxel math (action update, cross-entropy,
+  every reward design, Dice) per volume (:mod:`segenv.envs._volume_update`: numba kernels and
+  the reference env's own numpy functions) on a small thread pool, in the numpy arrays that the
+  torch outputs are views of; the simulated user's clicks and the hint encodings are the episode
+  code of every env face (:mod:`segenv.envs.episode`), run on the same threads, one volume per
+  task. On a GPU the dense math is batched torch on the device and the clicks and hints run on
+  the host as on a CPU (each volume's ``p`` goes to the host and its hint maps come back).
+- ``"torch"`` (the default on a GPU): everything batched torch on the device, the dense math
+  and also the ``largest_error`` user's click centres (:mod:`segenv.envs._torch_clicks`) and the
+  geodesic hint maps (:mod:`segenv.envs._torch_hints`), wired by
+  :mod:`segenv.envs._device_interaction`: no volume crosses to the host during a step.
+
+The inherently sequential per-volume work (case and ``p(0)`` at reset, each click's placement
+noise, drawn from the volume's own generator) runs on the host in both, never a loop over voxels.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from segenv.devices import resolve_device, resolve_threads
+from segenv.envs._device_interaction import BatchState, DeviceInteraction
 from segenv.envs._torch_rewards import TorchRewardInputs, torch_reward_for
 from segenv.envs._torch_rewards import cross_entropy as torch_cross_entropy
 from segenv.envs._volume_update import indices_in_range, update_volume
@@ -52,9 +61,10 @@ from segenv.metrics import dice
 from segenv.rewards import RewardInputs, compute_reward
 from segenv.validation import check_choice, check_count
 
-__all__ = ["ARRAY_TYPES", "BatchedInteractiveSegEnv"]
+__all__ = ["ARRAY_TYPES", "BACKENDS", "BatchedInteractiveSegEnv"]
 
 ARRAY_TYPES = ("torch", "numpy")
+BACKENDS = ("numba", "torch")
 BatchedConfidenceFn = Callable[[Any, Any], Any]
 _RESET_OPTIONS = ("case_index", "reset_mask")
 
@@ -67,8 +77,10 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
     same semantics), for ``num_envs`` volumes at once. Sub-env ``i`` owns a generator seeded
     exactly like the reference env's ``np_random``, so ``reset(seed=s)`` reproduces reference
     envs reset with seeds ``s, s+1, ..., s+N-1`` (Gymnasium's ``SyncVectorEnv`` convention):
-    observations, clicks and Dice are identical; on a CPU rewards and reward maps are too,
-    on a GPU they agree up to float rounding (torch's ``log`` is not numpy's, bit for bit).
+    observations, clicks and Dice are identical; with the ``numba`` backend on a CPU rewards
+    and reward maps are too, with torch's dense math they agree up to float rounding (torch's
+    ``log`` is not numpy's, bit for bit), and with the ``torch`` backend the hint channels
+    agree to < 1e-3 (see Backends).
 
     ## Arrays
     ``array_type="torch"`` (default): observations ``float32 (N, C, D, H, W)`` (2D:
@@ -81,17 +93,34 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
     ``make_vec(..., vectorization_mode="sync")`` returns them. Actions may be a
     torch integer tensor on ``device`` or any integer numpy array, shape ``(N, D, H, W)``.
 
+    ## Backends
+    ``backend="numba"`` (default on a CPU) or ``"torch"`` (default on a GPU; any device).
+    Both give the reference env's episodes: the same clicks (exactly: the torch user is the
+    reference's ``largest_error``, and placement noise comes from each volume's generator as
+    there), observations, Dice and terminations. The geodesic hint maps differ by < 1e-3
+    (both transforms sweep until no distance changes; the numba one rounds its edge costs to
+    16 bits, the torch one keeps float32) and the rewards by float rounding. The ``torch``
+    backend computes on the device the ``largest_error`` user (any ``connectivity``) and the
+    geodesic hints; another user runs on the host with one copy of ``p`` (and of the
+    confidence), another hint encoding runs on the host and its maps are uploaded; a user
+    with noise hints (``none``) uses the host interaction of the ``numba`` backend.
+
     ## Speed
-    A step is mostly per-volume host work (clicks: connected components; hints: the geodesic
-    raster scan; ``p(0)`` at reset), which runs on ``num_threads`` threads, one volume per
-    task: its numba kernels, numpy and scipy release the GIL. On a CPU the dense math runs on
-    the same threads, one fused pass per volume, in the numpy arrays behind the torch outputs
-    (no copies). Each task touches only its own volume (generator, episode, rows of the
-    buffers), so results do not depend on ``num_threads``. Without augmentation the episodes
-    on one case share its geodesic edge costs, computed once per case (at most ``num_envs``
-    cases kept) instead of at every reset. What does not run in parallel is the Python around
-    the kernels; ``benchmarks/vector_speed.py`` measures the speed-up over the reference env.
-    On a GPU the dense math is batched torch on the device and the host work as above.
+    A ``numba`` step is mostly per-volume host work (clicks: connected components; hints:
+    the geodesic raster scan; ``p(0)`` at reset), which runs on ``num_threads`` threads, one
+    volume per task: its numba kernels, numpy and scipy release the GIL. On a CPU the dense
+    math runs on the same threads, one fused pass per volume, in the numpy arrays behind the
+    torch outputs (no copies). Each task touches only its own volume (generator, episode,
+    rows of the buffers), so results do not depend on ``num_threads``. Without augmentation
+    the episodes on one case share its geodesic edge costs, computed once per case (at most
+    ``num_envs`` cases kept) instead of at every reset. What does not run in parallel is the
+    Python around the kernels; ``benchmarks/vector_speed.py`` measures the speed-up over the
+    reference env. A ``torch`` step is a fixed sequence of batched ops whatever N (some
+    thousand small kernels for the geodesic sweeps, one per plane and sweep; a few hundred
+    for the connected components), with a device sync per sweep iteration and per labelling
+    round; on a CPU it is much slower than ``numba`` (it exists there for the parity tests),
+    on a GPU it keeps the whole step on the device. ``backend="torch"`` costs
+    ``27 × 4`` bytes of geodesic edge costs per voxel and volume on the device.
 
     ## Info
     Gymnasium's vector layout (a ``_key`` mask beside each key): ``dice`` float64 ``(N,)``,
@@ -115,7 +144,8 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
 
     ## Arguments
     ``num_envs``; ``device`` (``"cpu"``, ``"cuda"``, ``"auto"``, ...:
-    :func:`segenv.devices.resolve_device`); ``array_type``; ``copy``;
+    :func:`segenv.devices.resolve_device`); ``backend`` (``"numba"``, ``"torch"`` or None:
+    ``"numba"`` on a CPU, ``"torch"`` on a GPU; see Backends); ``array_type``; ``copy``;
     ``autoreset_mode``; ``num_threads`` (threads for the per-volume work, the caller's
     included; None or 0: one per available core, :func:`segenv.devices.resolve_threads`; 1: no
     threads, e.g. for a user simulator, hint encoder, initialiser or reward design of your own
@@ -147,6 +177,7 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         num_envs: int = 1,
         *,
         device: str | torch.device = "cpu",
+        backend: str | None = None,
         array_type: str = "torch",
         copy: bool = False,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
@@ -165,6 +196,10 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
                 "or 'rgb_array' (a tuple of montages), or a single env for 'human'"
             )
         self.device = resolve_device(device)
+        default_backend = "numba" if self.device.type == "cpu" else "torch"
+        self.backend = check_choice(
+            "backend", default_backend if backend is None else backend, BACKENDS
+        )
         self.copy = bool(copy) or array_type == "numpy"
         self.autoreset_mode = _resolve_autoreset_mode(autoreset_mode)
         metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
@@ -175,9 +210,17 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
 
         config = EnvConfig.from_kwargs(confidence=confidence, render_mode=render_mode, **env_kwargs)
         self.config = config
+        self._device_interaction = (
+            DeviceInteraction(config, self.num_envs, self.device, self._workers)
+            if self.backend == "torch" and DeviceInteraction.applies(config)
+            else None
+        )
+        self._start_rules = (
+            config if self._device_interaction is None else self._device_interaction.start_rules
+        )
         # the episodes on one case share its geodesic edge costs (never more cases than envs)
         self._encoders = (
-            EncoderCache(config, self.num_envs) if EncoderCache.applies(config) else None
+            EncoderCache(config, self.num_envs) if EncoderCache.applies(self._start_rules) else None
         )
         self._confidence = PendingConfidence(config.confidence_fn, self._as_confidence)
         self._torch_reward = torch_reward_for(config.reward_design, config.reward_kwargs)
@@ -189,7 +232,8 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
         n = self.num_envs
-        self._on_host = self.device.type == "cpu"
+        # the numba backend on a CPU: the dense math per volume in numpy views of the buffers
+        self._on_host = self.device.type == "cpu" and self.backend == "numba"
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._episodes: list[VolumeEpisode | None] = [None] * n
         self._steps = np.zeros(n, dtype=np.int64)
@@ -417,7 +461,7 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         started: dict[int, EpisodeStart] = {}
 
         def start(i: int) -> None:
-            result = start_episode(self.config, self._generator(i), cases[i], self._encoders)
+            result = start_episode(self._start_rules, self._generator(i), cases[i], self._encoders)
             if self._on_host:
                 self._write_start(i, result)
             else:  # device tensors are written from this thread only
@@ -426,6 +470,13 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         self._workers.run(start, indices)
         for i in indices if not self._on_host else ():
             self._write_start(i, started[i])
+        interaction = self._device_interaction
+        if interaction is not None and indices:
+            rows = torch.as_tensor(indices, device=self.device)
+            images = self._buffers.observation.index_select(0, rows)[:, : self.num_modalities]
+            spacings = np.array([self._episode(i).case.spacing for i in indices])
+            interaction.start(indices, images, spacings)
+            interaction.interact(mask, self.config.initial_clicks, self._batch_state(None))
 
     def _write_start(self, i: int, start: EpisodeStart) -> None:
         """Sub-env ``i``'s new episode into the buffers: ``p(0)``, label, image, hints, Dice."""
@@ -589,6 +640,12 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
     def _interact(self, stepping: np.ndarray, confidence: torch.Tensor | None) -> None:
         """The simulated user of every stepping sub-env clicks; the hints are updated."""
         buffers = self._buffers
+        if self._device_interaction is not None:
+            for row in np.flatnonzero(stepping).tolist():
+                self._episode(row).step = int(self._steps[row])
+            state = self._batch_state(confidence)
+            self._device_interaction.interact(stepping, self.clicks_per_step, state)
+            return
         if not self._on_host:
             torch.ge(buffers.probability, 0.5, out=buffers.prediction)
         # on a CPU: views (the host pass wrote the prediction); on a GPU: one copy each
@@ -620,6 +677,22 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         self._workers.run(click, np.flatnonzero(stepping))
         for i, update in updates.items():
             self._apply_hint_update(i, update)
+
+    def _batch_state(self, confidence: torch.Tensor | None) -> BatchState:
+        """The buffers a round of device interaction reads and writes (``p >= 0.5`` current)."""
+        buffers = self._buffers
+        torch.ge(buffers.probability, 0.5, out=buffers.prediction)
+        return BatchState(
+            episode=self._episode,
+            generator=self._generator,
+            prediction=buffers.prediction,
+            probability=buffers.probability,
+            label=buffers.label,
+            confidence=confidence,
+            hint_pos=buffers.hint_pos,
+            hint_neg=buffers.hint_neg,
+            apply_hint_update=self._apply_hint_update,
+        )
 
     def _apply_hint_update(self, i: int, update: HintUpdate) -> None:
         """Merge (``max``) or replace sub-env ``i``'s hint maps, in place."""

@@ -18,9 +18,13 @@ def p_channel_confidence(observation, action):
 
 
 def run_both(kwargs, steps=5, seed=3, device="cpu"):
-    """Step SyncVectorEnv and the batched env with the same seeds and actions; compare."""
+    """Step SyncVectorEnv and the numba-backend batched env with the same seeds and actions.
+
+    (On a GPU the numba backend keeps the clicks and hints on the host: exact hints. The
+    torch backend has its own tests, tests/views/test_batched_torch_backend.py.)
+    """
     sync = gym.make_vec("InteractiveSeg3D-v0", num_envs=N, vectorization_mode="sync", **kwargs)
-    batched = BatchedInteractiveSegEnv(N, device=device, **kwargs)
+    batched = BatchedInteractiveSegEnv(N, device=device, backend="numba", **kwargs)
     expected = sync.reset(seed=seed)
     got = batched.reset(seed=seed)
     compare(expected, got, stepped=False)
