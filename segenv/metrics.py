@@ -1,7 +1,30 @@
 """Segmentation and interaction metrics: Dice, surface distances, clicks to reach a Dice.
 
-Each metric has a functional form (``dice``, ``assd``, ``noc``, ...) and the episode-level
-results accumulate in :class:`InteractiveMetrics` (Dice per step, NoC@85/90, final ASSD).
+Each metric has a functional form (``dice``, ``assd``, ``normalized_surface_dice``, ``noc``,
+``interaction_auc``, ``false_positive_volume``, ...) and the episode-level results accumulate
+in :class:`InteractiveMetrics` (Dice and NSD per step, DSC_AUC / NSD_AUC, NoC@85/90, final
+ASSD, lesion component volumes, time per interaction step).
+
+The metrics of current interactive 3D evaluation (SPEC §10):
+
+* **NSD** (:func:`normalized_surface_dice`): the fraction of both masks' surface voxels that lie
+  within ``tolerance_mm`` (2 mm by default) of the other mask's surface. Surface voxels and
+  distances are those of :func:`assd`, so it agrees with MONAI's ``compute_surface_dice``
+  (``use_subvoxels=False``), which the tests use as an oracle. The CVPR 2025 interactive 3D
+  challenge evaluator uses DeepMind's ``surface-distance`` instead, which weighs each boundary
+  element by its surfel area; on the same masks the two can differ by a few points.
+* **The CVPR 2025 protocol** ("Foundation Models for Interactive 3D Biomedical Image
+  Segmentation", ``CVPR25_iter_eval.py`` of ``JunMa11/CVPR-MedSegFMCompetition``): per step the
+  DSC and the NSD at 2 mm, the NSD set to 0 where the DSC is ≤ 0.2 (:func:`interactive_nsd`);
+  DSC_AUC and NSD_AUC, the trapezoidal area (``scipy.integrate.cumulative_trapezoid``, unit
+  spacing) over the values after each click step, without the initial prediction
+  (:func:`interaction_auc`; the evaluator integrates ``dscs[-n_clicks:]``, so the area of T
+  steps lies in ``[0, T - 1]``); the final DSC and NSD; the time per interaction step.
+* **autoPET IV lesion volumes** (:func:`false_positive_volume`, :func:`false_negative_volume`):
+  the volume of the predicted components that touch no true component, and of the true
+  components that no predicted component touches, with 18-connectivity (8 in-plane for a
+  ``D = 1`` volume) as the autoPET evaluator labels them; in mm³ (the evaluator reports ml =
+  mm³ / 1000).
 
 Conventions (SPEC §10):
 
@@ -14,6 +37,10 @@ Conventions (SPEC §10):
   border of the array count as surface. Axes of length 1 are not eroded along, so a
   ``(1, H, W)`` volume behaves as the 2D image it is.
 * Distances are in mm: ``spacing`` gives the voxel size along each axis.
+* NSD of two empty masks is 1.0 (nothing to disagree on, as the Dice), of exactly one empty
+  mask 0.0 (MONAI returns NaN for two empty masks; the CVPR evaluator never scores them).
+* Lesion volumes: an empty prediction has no false-positive volume, an empty truth no
+  false-negative volume; with both empty both are 0.0.
 * NoC@t (clicks to reach Dice t) follows the interactive-segmentation convention: the number of
   clicks given when Dice first reaches ``t``; the whole click budget when it never does.
 """
@@ -24,7 +51,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+from scipy import integrate, ndimage
 
 from segenv.errors import ConfigError, DataError, InputTypeError, describe
 
@@ -34,14 +61,25 @@ __all__ = [
     "clicks_to_reach",
     "dice",
     "dice_batch",
+    "false_negative_volume",
+    "false_positive_volume",
     "hausdorff95",
+    "interaction_auc",
+    "interactive_nsd",
     "markdown_table",
     "noc",
+    "normalized_surface_dice",
     "surface_distances",
     "surface_voxels",
 ]
 
 DEFAULT_NOC_THRESHOLDS: tuple[float, ...] = (0.85, 0.90)
+NSD_TOLERANCE_MM = 2.0
+"""The NSD tolerance of the CVPR 2025 interactive 3D challenge, in mm."""
+NSD_DICE_FLOOR = 0.2
+"""The CVPR 2025 evaluator scores the NSD of a prediction 0 where its DSC is ≤ this."""
+LESION_CONNECTIVITY = 2
+"""Components of the lesion volumes: 18-connectivity in 3D, as autoPET's evaluator labels them."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,24 +141,24 @@ def _as_spacing(spacing: Sequence[float] | None, ndim: int) -> tuple[float, ...]
     return tuple(values.tolist())
 
 
-def _as_dice_series(dice_per_step: Any) -> np.ndarray:
-    """Validate Dice values per step: a non-empty 1D sequence of finite values in [0, 1]."""
+def _as_dice_series(dice_per_step: Any, argument: str = "dice_per_step") -> np.ndarray:
+    """Validate values per step: a non-empty 1D sequence of finite fractions in [0, 1]."""
     try:
         values = np.asarray(dice_per_step, dtype=float)
     except (TypeError, ValueError) as error:
         raise InputTypeError(
-            f"dice_per_step must be a sequence of numbers, got {describe(dice_per_step)}"
+            f"{argument} must be a sequence of numbers, got {describe(dice_per_step)}"
         ) from error
     if values.ndim != 1 or values.size == 0:
         raise ConfigError(
-            f"dice_per_step must be a non-empty 1D sequence (Dice before any click, then after "
-            f"every step), got {describe(values)}"
+            f"{argument} must be a non-empty 1D sequence (the value before any click, then "
+            f"after every step), got {describe(values)}"
         )
     if not np.isfinite(values).all():
-        raise DataError(f"dice_per_step contains NaN or Inf: {values.tolist()}")
+        raise DataError(f"{argument} contains NaN or Inf: {values.tolist()}")
     if values.min() < 0.0 or values.max() > 1.0:
         raise DataError(
-            f"dice_per_step must be fractions in [0, 1], got {values.tolist()}; "
+            f"{argument} must be fractions in [0, 1], got {values.tolist()}; "
             "divide percentages by 100"
         )
     return values
@@ -345,6 +383,184 @@ def hausdorff95(
     return float(np.percentile(np.concatenate(distances), 95))
 
 
+def _as_tolerance(tolerance_mm: Any) -> float:
+    """Validate an NSD tolerance: a finite number of mm, >= 0."""
+    try:
+        value = float(tolerance_mm)
+    except (TypeError, ValueError) as error:
+        raise InputTypeError(
+            f"tolerance_mm must be a number of mm, got {describe(tolerance_mm)}"
+        ) from error
+    if not (np.isfinite(value) and value >= 0.0):
+        raise ConfigError(
+            f"tolerance_mm must be a finite distance >= 0 in mm, got {tolerance_mm!r}; "
+            "the CVPR 2025 challenge uses 2.0"
+        )
+    return value
+
+
+def normalized_surface_dice(
+    pred: Any,
+    target: Any,
+    spacing: Sequence[float] | None = None,
+    tolerance_mm: float = NSD_TOLERANCE_MM,
+    connectivity: int = 1,
+) -> float:
+    """Normalised surface Dice (NSD, surface Dice at a tolerance) of two binary masks.
+
+    ``(|{p ∈ ∂P : d(p, ∂G) ≤ τ}| + |{g ∈ ∂G : d(g, ∂P) ≤ τ}|) / (|∂P| + |∂G|)``: the fraction of
+    the surface voxels of both masks (:func:`surface_voxels`) that lie within ``τ`` mm of the
+    other mask's surface (distances between voxel centres, with the spacing, as :func:`assd`).
+    This is the voxel-counting NSD of MONAI's ``compute_surface_dice``; DeepMind's
+    ``surface-distance`` (used by the CVPR 2025 evaluator) weighs each boundary element by its
+    surfel area instead.
+
+    Args:
+        pred: Predicted mask, bool or integer 0/1, ``(D, H, W)`` or any shape.
+        target: Ground-truth mask of the same shape.
+        spacing: Voxel size in mm along each axis; None means 1 mm everywhere.
+        tolerance_mm: The tolerance τ in mm (the CVPR 2025 challenge: 2.0); inclusive.
+        connectivity: Neighbourhood defining surface voxels (see :func:`surface_voxels`).
+
+    Returns:
+        The NSD in [0, 1]; 1.0 when both masks are empty, 0.0 when exactly one is.
+    """
+    tolerance = _as_tolerance(tolerance_mm)
+    distances = surface_distances(pred, target, spacing, connectivity)
+    if distances is None:
+        return 1.0 if _empty_mask_distance(pred, target) == 0.0 else 0.0
+    pred_to_target, target_to_pred = distances
+    within = np.count_nonzero(pred_to_target <= tolerance) + np.count_nonzero(
+        target_to_pred <= tolerance
+    )
+    return float(within / (pred_to_target.size + target_to_pred.size))
+
+
+def interactive_nsd(
+    pred: Any,
+    target: Any,
+    spacing: Sequence[float] | None = None,
+    *,
+    tolerance_mm: float = NSD_TOLERANCE_MM,
+    dice_floor: float = NSD_DICE_FLOOR,
+    dice_value: float | None = None,
+) -> float:
+    """The NSD as the CVPR 2025 interactive 3D evaluator scores one prediction.
+
+    ``normalized_surface_dice(pred, target, spacing, tolerance_mm)`` where the Dice of the
+    two masks is above ``dice_floor``, else 0.0 (the evaluator: "only compute nsd when dice >
+    0.2 because NSD is also low when dice is too low").
+
+    Args:
+        pred: Predicted mask, bool or integer 0/1.
+        target: Ground-truth mask of the same shape.
+        spacing: Voxel size in mm along each axis; None means 1 mm everywhere.
+        tolerance_mm: The NSD tolerance in mm.
+        dice_floor: At or below this Dice the NSD counts as 0; 0.0 disables the rule except
+            for a Dice of exactly 0.
+        dice_value: The Dice of ``pred`` and ``target`` if already known (saves a pass).
+
+    Returns:
+        The NSD in [0, 1] (1.0 for two empty masks, whose Dice is 1.0).
+    """
+    floor = float(dice_floor)
+    if not 0.0 <= floor < 1.0:
+        raise ConfigError(
+            f"dice_floor must be in [0, 1), got {dice_floor!r}; the CVPR 2025 uses 0.2"
+        )
+    overlap = dice(pred, target) if dice_value is None else float(dice_value)
+    if overlap <= floor:
+        return 0.0
+    return normalized_surface_dice(pred, target, spacing, tolerance_mm)
+
+
+# --------------------------------------------------------------------------------------------
+# lesion components (autoPET)
+
+
+def _component_structure(ndim: int, connectivity: int) -> np.ndarray:
+    """The labelling neighbourhood of ``connectivity`` >= 1 (2 = 18 in 3D, 8 in 2D).
+
+    A connectivity above ``ndim`` means all neighbours (so the default 2 works on 1D masks).
+    """
+    if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)):
+        raise InputTypeError(f"connectivity must be an int, got {describe(connectivity)}")
+    if ndim == 0 or connectivity < 1:
+        raise ConfigError(
+            f"connectivity must be >= 1 on a mask with at least one axis, got {connectivity} "
+            f"for mask.ndim = {ndim}; autoPET's evaluator uses 2 (18-connectivity in 3D)"
+        )
+    return ndimage.generate_binary_structure(ndim, min(int(connectivity), ndim))
+
+
+def _untouched_volume(
+    components_of: np.ndarray, other: np.ndarray, spacing: Any, connectivity: int
+) -> float:
+    """Volume (mm³) of the components of ``components_of`` that share no voxel with ``other``."""
+    sampling = _as_spacing(spacing, components_of.ndim)
+    structure = _component_structure(components_of.ndim, connectivity)
+    if not components_of.any():
+        return 0.0
+    labels, count = ndimage.label(components_of, structure=structure)
+    touched = np.zeros(count + 1, dtype=bool)
+    touched[labels[components_of & other]] = True
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    voxels = int(sizes[1:][~touched[1:]].sum())
+    return float(voxels * np.prod(sampling))
+
+
+def false_positive_volume(
+    pred: Any,
+    target: Any,
+    spacing: Sequence[float] | None = None,
+    connectivity: int = LESION_CONNECTIVITY,
+) -> float:
+    """Volume (mm³) of the predicted components that touch no true component (autoPET).
+
+    The prediction is split into connected components (``connectivity`` as in
+    ``scipy.ndimage.generate_binary_structure``: 2 = 18-connectivity in 3D, the autoPET
+    evaluator's); the voxels of those that share no voxel with ``target`` are counted and
+    multiplied by the voxel volume.
+
+    Args:
+        pred: Predicted mask, bool or integer 0/1, ``(D, H, W)`` or any shape.
+        target: Ground-truth mask of the same shape.
+        spacing: Voxel size in mm along each axis; None means 1 mm everywhere.
+        connectivity: Component neighbourhood, 1 (faces) to ``pred.ndim`` (corners); larger
+            values mean corners too.
+
+    Returns:
+        The volume in mm³ (divide by 1000 for autoPET's ml); 0.0 for an empty prediction.
+    """
+    pred_mask, target_mask = _as_binary_pair(pred, target)
+    return _untouched_volume(pred_mask, target_mask, spacing, connectivity)
+
+
+def false_negative_volume(
+    pred: Any,
+    target: Any,
+    spacing: Sequence[float] | None = None,
+    connectivity: int = LESION_CONNECTIVITY,
+) -> float:
+    """Volume (mm³) of the true components that no predicted component touches (autoPET).
+
+    The counterpart of :func:`false_positive_volume`: whole missed lesions, not missed voxels
+    of a found lesion.
+
+    Args:
+        pred: Predicted mask, bool or integer 0/1, ``(D, H, W)`` or any shape.
+        target: Ground-truth mask of the same shape.
+        spacing: Voxel size in mm along each axis; None means 1 mm everywhere.
+        connectivity: Component neighbourhood, 1 (faces) to ``pred.ndim`` (corners); larger
+            values mean corners too.
+
+    Returns:
+        The volume in mm³; 0.0 for an empty ground truth.
+    """
+    pred_mask, target_mask = _as_binary_pair(pred, target)
+    return _untouched_volume(target_mask, pred_mask, spacing, connectivity)
+
+
 # --------------------------------------------------------------------------------------------
 # clicks
 
@@ -423,6 +639,32 @@ def noc(
     }
 
 
+def interaction_auc(
+    values_per_step: Sequence[float] | np.ndarray, *, include_initial: bool = False
+) -> float:
+    """Area under the per-step curve of a metric, as the CVPR 2025 evaluator computes DSC_AUC.
+
+    ``values_per_step[0]`` is measured before any interaction step and ``values_per_step[t]``
+    after step ``t``. The area is ``scipy.integrate.cumulative_trapezoid(v, np.arange(len(v)))
+    [-1]`` of ``v = values_per_step[1:]``: the evaluator integrates the predictions made with
+    clicks, ``dscs[-n_clicks:]`` at x = 0, 1, ..., without the initial (bounding-box)
+    prediction. With T steps the area lies in ``[0, T - 1]``. ``include_initial=True``
+    integrates all T + 1 values (autoPET IV's DSC AUC, which keeps the initial prediction).
+
+    Args:
+        values_per_step: Fractions in [0, 1] (Dice or NSD), length T + 1.
+        include_initial: Also integrate the value before any step.
+
+    Returns:
+        The area; 0.0 when a single value is integrated (a curve of one point has no area).
+    """
+    values = _as_dice_series(values_per_step, "values_per_step")
+    curve = values if include_initial else values[1:]
+    if curve.size < 2:
+        return 0.0
+    return float(integrate.cumulative_trapezoid(curve, np.arange(curve.size))[-1])
+
+
 # --------------------------------------------------------------------------------------------
 # accumulation over episodes
 
@@ -431,10 +673,13 @@ class InteractiveMetrics:
     """Accumulates the interactive metrics of many episodes and summarises them.
 
     Feed whole episodes with :meth:`update`, or step by step with :meth:`add_step` and
-    :meth:`end_episode`. All episodes must have the same number of steps. Example::
+    :meth:`end_episode`. All episodes must have the same number of steps. Besides the Dice per
+    step (and NoC), an episode may report its NSD per step (for NSD_AUC and the final NSD, see
+    :func:`interactive_nsd`), its final ASSD, its final false-positive / false-negative lesion
+    volumes and the seconds its policy took per interaction step. Example::
 
         metrics = InteractiveMetrics()
-        metrics.update([0.77, 0.84, 0.87], clicks_per_step=5, assd=1.9)
+        metrics.update([0.77, 0.84, 0.87], 5, assd=1.9, nsd_per_step=[0.6, 0.7, 0.8])
         print(metrics.table())
     """
 
@@ -442,15 +687,21 @@ class InteractiveMetrics:
         self,
         thresholds: Sequence[float] = DEFAULT_NOC_THRESHOLDS,
         max_clicks: int | None = None,
+        *,
+        auc_include_initial: bool = False,
     ) -> None:
         """Create an empty accumulator.
 
         Args:
             thresholds: Dice fractions of the NoC metrics (default NoC@85 and NoC@90).
             max_clicks: Click budget for NoC; defaults to each episode's total clicks.
+            auc_include_initial: Integrate DSC_AUC / NSD_AUC from the value before any step
+                (autoPET IV) instead of from the first step's (CVPR 2025, the default); see
+                :func:`interaction_auc`.
         """
         self.thresholds = tuple(_as_threshold(threshold) for threshold in thresholds)
         self.max_clicks = None if max_clicks is None else _as_budget(max_clicks)
+        self.auc_include_initial = bool(auc_include_initial)
         self.reset()
 
     def reset(self) -> None:
@@ -459,8 +710,13 @@ class InteractiveMetrics:
         self._clicks: list[np.ndarray] = []
         self._noc: list[dict[str, float]] = []
         self._assd: list[float] = []
+        self._nsd: list[np.ndarray] = []
+        self._false_positive: list[float] = []
+        self._false_negative: list[float] = []
+        self._seconds: list[float] = []
         self._open_dice: list[float] = []
         self._open_clicks: list[int] = []
+        self._open_nsd: list[float] = []
 
     def __len__(self) -> int:
         """Return the number of finished episodes."""
@@ -471,6 +727,11 @@ class InteractiveMetrics:
         dice_per_step: Sequence[float] | np.ndarray,
         clicks_per_step: int | Sequence[int] | np.ndarray,
         assd: float | None = None,
+        *,
+        nsd_per_step: Sequence[float] | np.ndarray | None = None,
+        false_positive_volume: float | None = None,
+        false_negative_volume: float | None = None,
+        seconds_per_step: float | None = None,
     ) -> None:
         """Record one finished episode.
 
@@ -479,6 +740,13 @@ class InteractiveMetrics:
             clicks_per_step: Clicks per step, an int or a sequence of length T (see
                 :func:`clicks_to_reach`).
             assd: The episode's final ASSD in mm, if measured (``inf`` is kept as is).
+            nsd_per_step: NSD fractions at the same points as the Dice (T + 1), if measured
+                (as scored by :func:`interactive_nsd`, or plain :func:`normalized_surface_dice`).
+            false_positive_volume: The final prediction's false-positive component volume in
+                mm³ (:func:`false_positive_volume`), if measured.
+            false_negative_volume: The final false-negative component volume in mm³.
+            seconds_per_step: The mean time per interaction step in seconds (the policy's time
+                to act on one step of this episode), if measured.
         """
         if self._open_dice:
             raise ConfigError(
@@ -492,40 +760,91 @@ class InteractiveMetrics:
                 f"{self._dice[0].size} Dice values, this one {dice_values.size}; use one "
                 "InteractiveMetrics per episode length"
             )
+        nsd_values = None
+        if nsd_per_step is not None:
+            nsd_values = _as_dice_series(nsd_per_step, "nsd_per_step")
+            if nsd_values.size != dice_values.size:
+                raise ConfigError(
+                    f"nsd_per_step must have one value per Dice value ({dice_values.size}), got "
+                    f"{nsd_values.size}"
+                )
         final_assd = None if assd is None else _as_assd(assd)
+        volumes = [
+            None if value is None else _as_volume(value, name)
+            for name, value in (
+                ("false_positive_volume", false_positive_volume),
+                ("false_negative_volume", false_negative_volume),
+            )
+        ]
+        seconds = None if seconds_per_step is None else _as_volume(seconds_per_step, "seconds")
         self._noc.append(noc(dice_values, schedule, self.thresholds, self.max_clicks))
         self._dice.append(dice_values)
         self._clicks.append(np.concatenate(([0], np.cumsum(schedule))))
         if final_assd is not None:
             self._assd.append(final_assd)
+        if nsd_values is not None:
+            self._nsd.append(nsd_values)
+        if volumes[0] is not None:
+            self._false_positive.append(volumes[0])
+        if volumes[1] is not None:
+            self._false_negative.append(volumes[1])
+        if seconds is not None:
+            self._seconds.append(seconds)
 
-    def add_step(self, dice_value: float, clicks_before: int = 0) -> None:
+    def add_step(
+        self, dice_value: float, clicks_before: int = 0, *, nsd_value: float | None = None
+    ) -> None:
         """Record one step of the episode in progress.
 
         Args:
             dice_value: The Dice fraction measured at this step.
             clicks_before: Clicks given since the previous measurement; must be 0 for the
                 first measurement of an episode (taken before any click).
+            nsd_value: The NSD fraction measured at this step, if any (give it at every step
+                of the episode or at none).
         """
         if not self._open_dice and clicks_before != 0:
             raise ConfigError(
                 f"the first add_step() of an episode is measured before any click, so "
                 f"clicks_before must be 0, got {clicks_before}"
             )
+        if self._open_dice and (nsd_value is not None) != bool(self._open_nsd):
+            raise ConfigError("give nsd_value at every add_step() of an episode or at none")
         self._open_dice.append(float(_as_dice_series([dice_value])[0]))
         self._open_clicks.append(int(_as_clicks_schedule([clicks_before], 1)[0]))
+        if nsd_value is not None:
+            self._open_nsd.append(float(_as_dice_series([nsd_value], "nsd_value")[0]))
 
-    def end_episode(self, assd: float | None = None) -> None:
-        """Close the episode fed with :meth:`add_step` and record it.
+    def end_episode(
+        self,
+        assd: float | None = None,
+        *,
+        false_positive_volume: float | None = None,
+        false_negative_volume: float | None = None,
+        seconds_per_step: float | None = None,
+    ) -> None:
+        """Close the episode fed with :meth:`add_step` and record it (see :meth:`update`).
 
         Args:
             assd: The episode's final ASSD in mm, if measured.
+            false_positive_volume: The final false-positive component volume in mm³.
+            false_negative_volume: The final false-negative component volume in mm³.
+            seconds_per_step: The mean time per interaction step in seconds.
         """
         if not self._open_dice:
             raise ConfigError("end_episode() called without any add_step() since the last one")
         dice_values, clicks = self._open_dice, self._open_clicks[1:]
-        self._open_dice, self._open_clicks = [], []
-        self.update(dice_values, clicks, assd)
+        nsd_values = self._open_nsd or None
+        self._open_dice, self._open_clicks, self._open_nsd = [], [], []
+        self.update(
+            dice_values,
+            clicks,
+            assd,
+            nsd_per_step=nsd_values,
+            false_positive_volume=false_positive_volume,
+            false_negative_volume=false_negative_volume,
+            seconds_per_step=seconds_per_step,
+        )
 
     def aggregate(self) -> dict[str, Any]:
         """Summarise the recorded episodes.
@@ -534,7 +853,12 @@ class InteractiveMetrics:
             ``num_episodes``; ``dice_mean`` and ``dice_std`` (population std), float arrays of
             length T + 1 (Dice fractions per step); ``clicks_mean``, mean cumulative clicks per
             step; one mean per NoC threshold (``"NoC@85"``, ``"NoC@90"``); ``assd_mean`` (mm,
-            over the episodes that reported one, ``inf`` if any was infinite, NaN if none did).
+            over the episodes that reported one, ``inf`` if any was infinite, NaN if none did);
+            ``dsc_auc`` and ``final_dsc`` (means over episodes of :func:`interaction_auc` of the
+            Dice and of the final Dice); ``nsd_mean`` (per step), ``nsd_auc`` and ``final_nsd``
+            (over the episodes that reported an NSD; NaN arrays / values if none did);
+            ``false_positive_volume`` and ``false_negative_volume`` (mean mm³) and
+            ``seconds_per_step`` (mean s), NaN where no episode reported them.
         """
         if not self._dice:
             raise DataError("no episodes recorded; call update() (or add_step/end_episode) first")
@@ -548,6 +872,27 @@ class InteractiveMetrics:
         for key in self._noc[0]:
             summary[key] = float(np.mean([episode[key] for episode in self._noc]))
         summary["assd_mean"] = float(np.mean(self._assd)) if self._assd else float("nan")
+        include = self.auc_include_initial
+        summary["dsc_auc"] = float(
+            np.mean([interaction_auc(d, include_initial=include) for d in self._dice])
+        )
+        summary["final_dsc"] = float(dice_values[:, -1].mean())
+        if self._nsd:
+            nsd_values = np.stack(self._nsd)
+            summary["nsd_mean"] = nsd_values.mean(axis=0)
+            summary["nsd_auc"] = float(
+                np.mean([interaction_auc(n, include_initial=include) for n in self._nsd])
+            )
+            summary["final_nsd"] = float(nsd_values[:, -1].mean())
+        else:
+            summary["nsd_mean"] = np.full(dice_values.shape[1], np.nan)
+            summary["nsd_auc"] = summary["final_nsd"] = float("nan")
+        for key, values in (
+            ("false_positive_volume", self._false_positive),
+            ("false_negative_volume", self._false_negative),
+            ("seconds_per_step", self._seconds),
+        ):
+            summary[key] = float(np.mean(values)) if values else float("nan")
         return summary
 
     def table(self, markdown: bool = True, digits: int = 2) -> str:
@@ -558,8 +903,8 @@ class InteractiveMetrics:
             digits: Decimals of the percentages.
 
         Returns:
-            Rows ``Step | 0 | 1 | ...``, ``Dice (%) | mean ± std | ...`` and the mean
-            cumulative clicks per step.
+            Rows ``Step | 0 | 1 | ...``, ``Dice (%) | mean ± std | ...``, ``NSD (%)`` when the
+            episodes reported it, and the mean cumulative clicks per step.
         """
         summary = self.aggregate()
         steps = range(summary["dice_mean"].size)
@@ -572,9 +917,26 @@ class InteractiveMetrics:
                     for mean, std in zip(summary["dice_mean"], summary["dice_std"], strict=True)
                 ),
             ],
-            ["Clicks", *(f"{clicks:g}" for clicks in summary["clicks_mean"])],
         ]
+        if self._nsd:
+            rows.append(
+                ["NSD (%)", *(f"{100 * value:.{digits}f}" for value in summary["nsd_mean"])]
+            )
+        rows.append(["Clicks", *(f"{clicks:g}" for clicks in summary["clicks_mean"])])
         return markdown_table(rows) if markdown else _plain_table(rows)
+
+
+def _as_volume(value: Any, argument: str) -> float:
+    """Validate a reported volume or duration: a finite number >= 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise InputTypeError(
+            f"{argument} must be a number or None, got {describe(value)}"
+        ) from error
+    if not np.isfinite(number) or number < 0:
+        raise DataError(f"{argument} must be a finite number >= 0, got {value!r}")
+    return number
 
 
 def _as_assd(value: Any) -> float:

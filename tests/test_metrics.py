@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -14,8 +15,13 @@ from segenv.metrics import (
     clicks_to_reach,
     dice,
     dice_batch,
+    false_negative_volume,
+    false_positive_volume,
     hausdorff95,
+    interaction_auc,
+    interactive_nsd,
     noc,
+    normalized_surface_dice,
     surface_voxels,
 )
 
@@ -151,6 +157,234 @@ def test_assd_rejects_bad_spacing(spacing):
         assd(mask, mask, spacing)
 
 
+# -------------------------------------------------------------------------------------- NSD
+
+
+def test_nsd_cubes_offset_by_one_voxel_by_hand():
+    # The cubes of the ASSD test: per direction 16 of the 26 surface voxels are on the other
+    # surface (distance 0) and 10 are 1 mm away.
+    pred = _cube((6, 6, 7), (2, 2, 2))
+    target = _cube((6, 6, 7), (2, 2, 3))
+    assert normalized_surface_dice(pred, target, tolerance_mm=0.5) == pytest.approx(32 / 52)
+    assert normalized_surface_dice(pred, target, tolerance_mm=1.0) == 1.0  # inclusive
+    # x spacing 2 mm: the 9 face voxels are 2 mm away, the centre voxel still 1 mm
+    anisotropic = normalized_surface_dice(pred, target, (1.0, 1.0, 2.0), tolerance_mm=1.5)
+    assert anisotropic == pytest.approx(2 * (16 + 1) / 52)
+    assert normalized_surface_dice(pred, target, (1.0, 1.0, 2.0)) == 1.0  # 2 mm: all
+
+
+def test_nsd_single_voxels_and_the_default_tolerance_of_2_mm():
+    pred = np.zeros((4, 5, 3), dtype=bool)
+    target = np.zeros((4, 5, 3), dtype=bool)
+    pred[1, 1, 1] = True
+    target[2, 3, 1] = True  # sqrt(2**2 + 1**2) = 2.236 mm apart with spacing (2, 0.5, 0.7)
+    spacing = (2.0, 0.5, 0.7)
+    assert normalized_surface_dice(pred, target, spacing) == 0.0
+    assert normalized_surface_dice(pred, target, spacing, tolerance_mm=2.25) == 1.0
+
+
+def test_nsd_empty_policies_and_d1_volumes():
+    empty = np.zeros((1, 5, 5), dtype=bool)
+    square = empty.copy()
+    square[0, 1:4, 1:4] = True
+    assert normalized_surface_dice(empty, empty) == 1.0
+    assert normalized_surface_dice(empty, square) == 0.0
+    assert normalized_surface_dice(square, empty) == 0.0
+    assert normalized_surface_dice(square, square) == 1.0
+    shifted = np.roll(square, 1, axis=2)  # 2D rings of 8: 4 of each lie on the other ring
+    assert normalized_surface_dice(square, shifted, tolerance_mm=0.0) == pytest.approx(8 / 16)
+    assert normalized_surface_dice(square, shifted, tolerance_mm=1.0) == 1.0
+
+
+def test_nsd_rejects_a_bad_tolerance():
+    mask = np.ones((2, 2, 2), dtype=bool)
+    with pytest.raises(ConfigError, match="tolerance_mm"):
+        normalized_surface_dice(mask, mask, tolerance_mm=-1.0)
+    with pytest.raises(InputTypeError, match="tolerance_mm"):
+        normalized_surface_dice(mask, mask, tolerance_mm="2mm")
+
+
+def test_interactive_nsd_is_zero_at_or_below_a_dice_of_0_2():
+    target = np.zeros((1, 5, 5), dtype=bool)
+    target[0, 1:4, 1:4] = True  # 9 voxels
+    pred = np.zeros_like(target)
+    pred[0, 2, 2] = True  # Dice 2 * 1 / 10 = 0.2 exactly: the evaluator's "dice > 0.2" fails
+    assert dice(pred, target) == pytest.approx(0.2)
+    assert normalized_surface_dice(pred, target) > 0.0
+    assert interactive_nsd(pred, target) == 0.0
+    pred[0, 1, 2] = True  # Dice 4 / 11 > 0.2: the plain NSD
+    assert interactive_nsd(pred, target) == normalized_surface_dice(pred, target)
+    assert interactive_nsd(pred, target, dice_floor=0.5) == 0.0
+    assert interactive_nsd(target, target) == 1.0
+
+
+# ------------------------------------------------------------ NSD against an independent oracle
+
+
+def _monai_nsd(pred, target, spacing, tolerance):
+    """MONAI's ``compute_surface_dice`` (voxel surfaces, ``use_subvoxels=False``) as the oracle."""
+    torch = pytest.importorskip("torch")
+    metrics = pytest.importorskip("monai.metrics")
+
+    def tensor(mask):
+        return torch.from_numpy(np.asarray(mask, np.float32)[None, None])
+
+    with warnings.catch_warnings():  # MONAI 1.6 warns about its own deprecated argument
+        warnings.simplefilter("ignore", FutureWarning)
+        value = metrics.compute_surface_dice(
+            tensor(pred),
+            tensor(target),
+            [tolerance],
+            include_background=True,
+            spacing=list(spacing),
+        )
+    return float(value.reshape(-1)[0])
+
+
+def _random_blobs(rng, shape, fraction=0.5):
+    from scipy import ndimage
+
+    mask = ndimage.binary_opening(rng.random(shape) < fraction)
+    return (
+        mask
+        if mask.any()
+        else np.pad(np.ones((1,) * len(shape), bool), [(0, s - 1) for s in shape])
+    )
+
+
+def test_nsd_matches_monai_on_random_masks():
+    rng = np.random.default_rng(2025)
+    differences = []
+    for _ in range(60):
+        shape = tuple(int(size) for size in rng.integers(4, 16, size=3))
+        pred, target = _random_blobs(rng, shape), _random_blobs(rng, shape)
+        spacing = tuple(float(s) for s in rng.uniform(0.5, 3.0, size=3))
+        tolerance = float(rng.choice([0.0, 1.0, 2.0, rng.uniform(0.3, 5.0)]))
+        ours = normalized_surface_dice(pred, target, spacing, tolerance)
+        differences.append(abs(ours - _monai_nsd(pred, target, spacing, tolerance)))
+    assert max(differences) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("shift", "spacing", "tolerance"),
+    [
+        ((0, 0, 1), (1.0, 1.0, 1.0), 0.5),
+        ((0, 1, 1), (2.0, 1.0, 0.5), 1.0),
+        ((1, 2, 0), (3, 1, 1), 2),
+    ],
+)
+def test_nsd_matches_monai_on_hand_made_masks(shift, spacing, tolerance):
+    pred = np.zeros((9, 10, 11), bool)
+    pred[2:6, 3:7, 2:8] = True
+    pred[6, 4, 4] = True  # a bump
+    target = np.roll(pred, shift, axis=(0, 1, 2))
+    target[7:9, 0:2, 9:11] = True  # a detached blob in a corner (on the volume border)
+    ours = normalized_surface_dice(pred, target, spacing, tolerance)
+    assert abs(ours - _monai_nsd(pred, target, spacing, tolerance)) < 1e-6
+    assert 0.0 < ours < 1.0
+
+
+# --------------------------------------------------------------------------- DSC_AUC, NSD_AUC
+
+
+def test_interaction_auc_by_hand():
+    dice_per_step = [0.75, 0.80, 0.90, 0.90, 0.95, 1.00]
+    # the CVPR 2025 evaluator integrates the 5 values after the clicks at x = 0..4:
+    # (0.80 + 0.90) / 2 + (0.90 + 0.90) / 2 + (0.90 + 0.95) / 2 + (0.95 + 1.00) / 2
+    assert interaction_auc(dice_per_step) == pytest.approx(0.85 + 0.90 + 0.925 + 0.975)
+    # autoPET IV keeps the initial prediction: + (0.75 + 0.80) / 2
+    assert interaction_auc(dice_per_step, include_initial=True) == pytest.approx(3.65 + 0.775)
+    assert interaction_auc([0.5, 1.0, 1.0, 1.0]) == pytest.approx(2.0)  # T = 3: at most T - 1
+    assert interaction_auc([0.3, 0.6]) == 0.0  # one value after the steps: no area
+    assert interaction_auc([0.3]) == 0.0
+
+
+def test_interaction_auc_is_the_official_cumulative_trapezoid():
+    from scipy import integrate
+
+    values = np.random.default_rng(0).random(6)
+    n_clicks = 5  # CVPR25_iter_eval.py: cumulative_trapezoid(dscs[-n_clicks:], arange(n_clicks))
+    official = integrate.cumulative_trapezoid(values[-n_clicks:], np.arange(n_clicks))[-1]
+    assert interaction_auc(values) == pytest.approx(official, abs=1e-12)
+
+
+def test_interaction_auc_validates_its_values():
+    with pytest.raises(DataError, match=r"values_per_step.*percentages"):
+        interaction_auc([75.0, 80.0, 90.0])
+    with pytest.raises(ConfigError, match="non-empty"):
+        interaction_auc([])
+
+
+# ------------------------------------------------------------------- lesion component volumes
+
+
+def _lesions():
+    target = np.zeros((3, 8, 8), bool)
+    target[0, 0:2, 0:2] = True  # lesion A, 4 voxels: found
+    target[2, 6:8, 6:8] = True  # lesion B, 4 voxels: missed
+    target[1, 4, 0] = True  # lesion C, 1 voxel: touched only by the prediction's big blob
+    pred = np.zeros_like(target)
+    pred[0, 1, 1:3] = True  # overlaps A
+    pred[1, 6, 3:6] = True  # a false blob, 3 voxels
+    pred[1, 3:6, 0] = True  # 3 voxels over C
+    pred[2, 0, 7] = True  # a false voxel, 1 voxel
+    return pred, target
+
+
+def test_lesion_volumes_by_hand():
+    pred, target = _lesions()
+    spacing = (2.0, 1.5, 1.0)  # 3 mm³ per voxel
+    assert false_positive_volume(pred, target, spacing) == pytest.approx((3 + 1) * 3.0)
+    assert false_negative_volume(pred, target, spacing) == pytest.approx(4 * 3.0)
+    assert false_positive_volume(pred, target) == 4.0  # 1 mm³ voxels by default
+
+
+def test_lesion_volumes_use_18_connectivity_by_default():
+    target = np.zeros((3, 3, 3), bool)
+    target[0, 0, 0] = True
+    target[1, 1, 0] = True  # an edge neighbour of (0, 0, 0): one lesion with 18-connectivity
+    pred = np.zeros_like(target)
+    pred[0, 0, 0] = True
+    assert false_negative_volume(pred, target) == 0.0
+    assert false_negative_volume(pred, target, connectivity=1) == 1.0  # two lesions, one missed
+    corner = np.zeros_like(target)
+    corner[2, 2, 1] = True  # a corner neighbour of (1, 1, 0): apart with 18, joined with 26
+    assert false_negative_volume(pred, target | corner) == 1.0
+    assert false_negative_volume(pred, target | corner, connectivity=3) == 0.0
+
+
+def test_lesion_volumes_empty_policies():
+    empty = np.zeros((2, 3, 3), bool)
+    blob = empty.copy()
+    blob[0, 1, 1:3] = True
+    assert false_positive_volume(empty, blob) == 0.0
+    assert false_negative_volume(empty, blob) == 2.0
+    assert false_positive_volume(blob, empty) == 2.0
+    assert false_negative_volume(blob, empty) == 0.0
+    assert false_positive_volume(empty, empty) == false_negative_volume(empty, empty) == 0.0
+    with pytest.raises(ConfigError, match="connectivity"):
+        false_positive_volume(blob, blob, connectivity=0)
+
+
+def test_lesion_volumes_match_autopets_component_loop():
+    cc3d = pytest.importorskip("cc3d")
+
+    def autopet(components_of, other):  # the autoPET evaluator's loop, with cc3d at 18
+        labels = cc3d.connected_components(components_of.astype(np.uint8), connectivity=18)
+        return sum(
+            int((labels == index).sum())
+            for index in range(1, int(labels.max()) + 1)
+            if not ((labels == index) & other).any()
+        )
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        pred = rng.random((6, 9, 10)) < 0.12
+        target = rng.random((6, 9, 10)) < 0.12
+        assert false_positive_volume(pred, target) == autopet(pred, target)
+        assert false_negative_volume(pred, target) == autopet(target, pred)
+
+
 # -------------------------------------------------------------------------------------- NoC
 
 
@@ -259,3 +493,62 @@ def test_interactive_metrics_without_assd_reports_nan():
     metrics = InteractiveMetrics()
     metrics.update([0.9], 5)
     assert math.isnan(metrics.aggregate()["assd_mean"])
+
+
+def test_interactive_metrics_cvpr_protocol_values():
+    metrics = InteractiveMetrics()
+    metrics.update(
+        [0.70, 0.80, 0.90],
+        5,
+        nsd_per_step=[0.50, 0.60, 0.80],
+        false_positive_volume=3.0,
+        false_negative_volume=0.0,
+        seconds_per_step=0.02,
+    )
+    metrics.update(
+        [0.70, 0.60, 0.70],
+        5,
+        nsd_per_step=[0.50, 0.40, 0.60],
+        false_positive_volume=1.0,
+        false_negative_volume=8.0,
+        seconds_per_step=0.04,
+    )
+    summary = metrics.aggregate()
+    assert summary["dsc_auc"] == pytest.approx(((0.80 + 0.90) / 2 + (0.60 + 0.70) / 2) / 2)
+    assert summary["nsd_auc"] == pytest.approx(((0.60 + 0.80) / 2 + (0.40 + 0.60) / 2) / 2)
+    assert summary["final_dsc"] == pytest.approx(0.80)
+    assert summary["final_nsd"] == pytest.approx(0.70)
+    np.testing.assert_allclose(summary["nsd_mean"], [0.50, 0.50, 0.70])
+    assert summary["false_positive_volume"] == pytest.approx(2.0)
+    assert summary["false_negative_volume"] == pytest.approx(4.0)
+    assert summary["seconds_per_step"] == pytest.approx(0.03)
+    assert "NSD (%)" in metrics.table()
+    include = InteractiveMetrics(auc_include_initial=True)
+    include.update([0.70, 0.80, 0.90], 5)
+    assert include.aggregate()["dsc_auc"] == pytest.approx(0.75 + 0.85)
+
+
+def test_interactive_metrics_stepwise_nsd_equals_update_and_unreported_is_nan():
+    stepwise = InteractiveMetrics()
+    for value, nsd_value, clicks in [(0.70, 0.5, 0), (0.86, 0.7, 5)]:
+        stepwise.add_step(value, clicks, nsd_value=nsd_value)
+    stepwise.end_episode(false_positive_volume=2.0, seconds_per_step=0.5)
+    whole = InteractiveMetrics()
+    whole.update(
+        [0.70, 0.86], 5, nsd_per_step=[0.5, 0.7], false_positive_volume=2.0, seconds_per_step=0.5
+    )
+    a, b = stepwise.aggregate(), whole.aggregate()
+    assert a.keys() == b.keys()
+    for key in ("dsc_auc", "nsd_auc", "final_nsd", "false_positive_volume", "seconds_per_step"):
+        assert a[key] == b[key]
+    assert math.isnan(a["false_negative_volume"])
+    bare = InteractiveMetrics()
+    bare.update([0.5, 0.6], 5)
+    assert math.isnan(bare.aggregate()["nsd_auc"]) and math.isnan(bare.aggregate()["final_nsd"])
+    with pytest.raises(ConfigError, match="nsd_value"):
+        stepwise.add_step(0.5)
+        stepwise.add_step(0.6, 5, nsd_value=0.4)
+    with pytest.raises(ConfigError, match="one value per Dice value"):
+        whole.update([0.5, 0.6], 5, nsd_per_step=[0.5])
+    with pytest.raises(DataError, match="false_positive_volume"):
+        whole.update([0.5, 0.6], 5, false_positive_volume=-1.0)
