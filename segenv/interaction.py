@@ -8,13 +8,22 @@ uniform integer noise (the hand of a real user, IteR-MRL §4.2: ``[-3, 3]^3``) a
 the ground truth where it lands: an *object* click (``+``) on foreground, a *background* click
 (``-``) elsewhere. :func:`simulate_clicks` does both and validates the user's output.
 
+A user that can **mislead** returns :class:`IntendedClicks` instead of an array: the positions,
+what its clicks say where they land (the truth, or "this is wrong here", i.e. the opposite of
+the current prediction) and which labels it then flips. Its clicks' labels are then not the
+ground truth.
+
 Registered users (``USERS``; pass a name or the function itself):
 
 ==================  ===========================================================================
 ``largest_error``   IteR-MRL §4.2 (default): the centres of the ``n`` largest error regions.
 ``deepest_point``   RITM-style: the voxel farthest from the boundary of each of those regions.
 ``edge``            MECCA §4.2: random mis-predicted voxels of the object boundary.
-``random``          "bad interaction" (IteR-MRL Table 6): uniformly random voxels.
+``random``          uniformly random voxels with their true labels: uninformative, never wrong.
+``misleading``      "bad interaction" (IteR-MRL Table 6): random voxels (or only voxels already
+                    right) whose clicks say "this is wrong" and/or carry a rate of wrong labels.
+``perturbed``       robustness (after Marinov et al., MICCAI 2024): ``largest_error`` with
+                    placement jitter in mm, skipped clicks and optionally wrong labels.
 ``none``            "W/O interaction" (Table 6): no clicks; the env fills the hints with noise.
 ``guided``          MECCA §3.5 interaction guide: clicks inside the least-confident supervoxels.
 ==================  ===========================================================================
@@ -52,11 +61,12 @@ from skimage.segmentation import slic
 
 from segenv.errors import ConfigError, InputTypeError, describe
 from segenv.registry import Registry
-from segenv.validation import check_count
+from segenv.validation import check_choice, check_count, check_number
 
 __all__ = [
     "USERS",
     "Clicks",
+    "IntendedClicks",
     "UserContext",
     "UserSimulator",
     "advice_regions",
@@ -67,8 +77,9 @@ __all__ = [
     "wants_noise_hints",
 ]
 
-UserSimulator = Callable[..., np.ndarray]
-"""``(context, n_clicks, rng, **params) -> int64 (k <= n_clicks, 3)`` intended click positions."""
+UserSimulator = Callable[..., "np.ndarray | IntendedClicks"]
+"""``(context, n_clicks, rng, **params) -> int64 (k <= n_clicks, 3)`` intended click positions
+(or :class:`IntendedClicks` for a user whose labels are not the ground truth)."""
 
 USERS: Registry[UserSimulator] = Registry("user simulator", "user", "segenv.interaction.USERS")
 
@@ -90,8 +101,9 @@ class Clicks:
 
     Attributes:
         coords: int64 ``(n, 3)`` voxel indices ``(z, y, x)``.
-        labels: bool ``(n,)``; True = object click (``+``, the voxel is foreground in the ground
-            truth), False = background click (``-``).
+        labels: bool ``(n,)``; True = object click (``+``), False = background click (``-``).
+            A click's label is the ground truth where it lands, except for users that mislead
+            (:class:`IntendedClicks`).
         steps: int64 ``(n,)``, the env step at which each click was given (0 = at reset).
     """
 
@@ -244,6 +256,45 @@ class UserContext:
     def shape(self) -> tuple[int, int, int]:
         """The volume shape ``(D, H, W)``."""
         return tuple(self.label.shape)  # type: ignore[return-value]
+
+
+MESSAGES = ("truth", "error")
+"""What a click says where it lands: the ground truth, or "this is wrong here"."""
+
+
+@dataclass(frozen=True, eq=False)
+class IntendedClicks:
+    """A user's intended clicks and what they will say: the return value of users that mislead.
+
+    An honest user returns only the positions (an int64 ``(k, 3)`` array) and every click is
+    labelled with the ground truth where it lands. This lets a user say something else.
+
+    Attributes:
+        coords: int64 ``(k, 3)`` intended voxel indices ``(z, y, x)``, ``k <= n_clicks``.
+        message: ``"truth"``: a click's label is the ground truth where it lands; ``"error"``:
+            it says "this is wrong here", i.e. the opposite of the current prediction where it
+            lands (IteR-MRL's reading of a click), which is the wrong label wherever the
+            prediction was already right.
+        flip: bool ``(k,)`` or None: these clicks' labels are negated after ``message`` (a user
+            that lies, or disagrees with the reference, at some rate).
+    """
+
+    coords: np.ndarray
+    message: str = "truth"
+    flip: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("IntendedClicks: message", self.message, MESSAGES)
+        coords = np.asarray(self.coords)
+        object.__setattr__(self, "coords", coords)
+        if self.flip is not None:
+            flip = np.asarray(self.flip)
+            k = coords.shape[0] if coords.ndim == 2 else coords.size // 3
+            if flip.dtype.kind != "b" or flip.shape != (k,):
+                raise ConfigError(
+                    f"IntendedClicks: flip must be bool ({k},), one per click, got {describe(flip)}"
+                )
+            object.__setattr__(self, "flip", flip)
 
 
 # --------------------------------------------------------------------------------------------
@@ -674,6 +725,11 @@ def largest_error(
     Fewer clicks if there are fewer regions, none if the prediction is perfect. ``rng`` is
     unused (the noise comes from :func:`place_clicks`).
     """
+    return _largest_error_centres(context, n_clicks, connectivity)
+
+
+def _largest_error_centres(context: UserContext, n_clicks: int, connectivity: int) -> np.ndarray:
+    """The centres of the ``n_clicks`` largest error regions (``largest_error``'s clicks)."""
     regions = _error_regions(context, connectivity)
     ids = regions.largest(n_clicks)
     return _as_coords([regions.centre(int(i), context.spacing) for i in ids])
@@ -734,13 +790,103 @@ def edge(context: UserContext, n_clicks: int, rng: np.random.Generator) -> np.nd
 
 @USERS.register("random")
 def random_voxels(context: UserContext, n_clicks: int, rng: np.random.Generator) -> np.ndarray:
-    """Click distinct uniformly random voxels: IteR-MRL's "bad interaction" (Table 6).
+    """Click distinct uniformly random voxels, labelled with the truth where they land.
 
     ``n_clicks`` voxels of the whole volume (fewer if the volume is smaller), errors or not.
+    Uninformative but never wrong; IteR-MRL's "bad interaction" (Table 6), whose clicks pass a
+    wrong message, is ``misleading``.
     """
     size = int(np.prod(context.shape))
     chosen = rng.choice(size, size=min(n_clicks, size), replace=False)
     return np.stack(np.unravel_index(chosen, context.shape), axis=1).astype(np.int64)
+
+
+@USERS.register("misleading")
+def misleading(
+    context: UserContext,
+    n_clicks: int,
+    rng: np.random.Generator,
+    *,
+    where: str = "random",
+    message: str = "error",
+    wrong_label_rate: float = 0.0,
+) -> IntendedClicks:
+    """A user that can pass the wrong message: IteR-MRL's "bad interaction" (Table 6).
+
+    In the papers a click tells the model "this area is wrong"; random clicks on voxels that are
+    already right then pass a wrong message. This user clicks ``n_clicks`` distinct voxels drawn
+    uniformly with ``rng`` from the whole volume (``where="random"``, as ``random`` does) or only
+    from the voxels the prediction already gets right (``where="correct"``; any voxel if none
+    is). Each click says ``message`` where it lands (see :class:`IntendedClicks`): ``"error"``
+    (default), the opposite of the current prediction, i.e. the wrong label on every voxel
+    that was right; ``"truth"``, the ground truth. Then each label is flipped independently with
+    probability ``wrong_label_rate``. ``where="random", message="truth"`` with no flips is the
+    honest ``random`` user; ``message="truth", wrong_label_rate=r`` lies on a fraction ``r``
+    of the clicks wherever they land.
+
+    The placement noise of :func:`place_clicks` still moves the clicks (``click_noise=0`` keeps
+    them on the voxels drawn); the message is read where a click lands.
+    """
+    check_choice("where", where, ("random", "correct"))
+    check_choice("message", message, MESSAGES)
+    rate = check_number("wrong_label_rate", wrong_label_rate, low=0.0, high=1.0)
+    if where == "correct":
+        candidates = np.flatnonzero(context.prediction == context.label)
+        if candidates.size == 0:
+            candidates = np.arange(context.label.size)
+    else:
+        candidates = np.arange(context.label.size)
+    chosen = rng.choice(candidates, size=min(n_clicks, candidates.size), replace=False)
+    coords = np.stack(np.unravel_index(chosen, context.shape), axis=1).astype(np.int64)
+    flip = np.asarray(rng.random(coords.shape[0]) < rate) if rate > 0 else None
+    return IntendedClicks(coords, message=message, flip=flip)
+
+
+@USERS.register("perturbed")
+def perturbed(
+    context: UserContext,
+    n_clicks: int,
+    rng: np.random.Generator,
+    *,
+    jitter_mm: float = 2.0,
+    skip_rate: float = 0.2,
+    wrong_label_rate: float = 0.0,
+    base: str | UserSimulator = "largest_error",
+    base_kwargs: dict[str, Any] | None = None,
+) -> IntendedClicks:
+    """A less ideal robot user for robustness checks (after Marinov et al., MICCAI 2024).
+
+    Marinov et al. ("Rethinking annotator simulation: realistic evaluation of whole-body PET
+    lesion interactive segmentation methods") find that idealised robot users overestimate
+    models and make theirs more realistic with click variation and inter-annotator
+    disagreement. This user asks ``base`` (default ``largest_error``, with ``base_kwargs``)
+    where to click, then skips each click with probability ``skip_rate`` (the annotator does
+    not click there), moves each kept click by Gaussian jitter of standard deviation
+    ``jitter_mm`` mm per axis (rounded to voxels with the spacing; on top of the env's
+    ``click_noise``; clipped into the volume) and flips each label with probability
+    ``wrong_label_rate`` (disagreement with the reference). The defaults are ours, not values
+    measured in the paper. Report a learner's Dice drop under this user next to
+    ``largest_error`` (``segenv evaluate`` does).
+    """
+    jitter = check_number("jitter_mm", jitter_mm, low=0.0, high=float("inf"))
+    skip = check_number("skip_rate", skip_rate, low=0.0, high=1.0)
+    rate = check_number("wrong_label_rate", wrong_label_rate, low=0.0, high=1.0)
+    base_user = USERS.get(base)
+    if base_user is perturbed:
+        raise ConfigError("user 'perturbed' cannot perturb itself; pick an honest base user")
+    raw = base_user(context, n_clicks, rng, **dict(base_kwargs or {}))
+    intent = raw if isinstance(raw, IntendedClicks) else IntendedClicks(np.asarray(raw))
+    coords = _validate_user_output(intent.coords, base, n_clicks, context.shape)
+    flip = np.zeros(coords.shape[0], bool) if intent.flip is None else intent.flip.copy()
+    keep = rng.random(coords.shape[0]) >= skip
+    coords, flip = coords[keep], flip[keep]
+    if jitter > 0 and coords.size:
+        sigma = jitter / np.asarray(context.spacing, dtype=np.float64)
+        offsets = np.rint(rng.normal(0.0, 1.0, size=coords.shape) * sigma).astype(np.int64)
+        coords = np.clip(coords + offsets, 0, np.asarray(context.shape) - 1)
+    if rate > 0:
+        flip ^= rng.random(coords.shape[0]) < rate
+    return IntendedClicks(coords, message=intent.message, flip=flip)
 
 
 @USERS.register("none")
@@ -868,7 +1014,7 @@ def guided(
     clicks come before any guidance). Cost: dominated by SLIC (~0.1–0.3 s at 30×55×55).
     """
     if context.confidence is None and context.step == 0:
-        return largest_error(context, n_clicks, rng, connectivity=connectivity)
+        return _largest_error_centres(context, n_clicks, connectivity)
     if context.confidence is None:
         raise ConfigError(
             "user='guided' needs a confidence map: set UserContext.confidence to the learner's "
@@ -889,7 +1035,7 @@ def guided(
     code = np.where((rank > 0) & (error > 0), 2 * rank - 2 + error, 0).astype(np.uint16)
     regions = _label_regions(code, connectivity)
     if regions.n == 0:
-        return largest_error(context, n_clicks, rng, connectivity=connectivity)
+        return _largest_error_centres(context, n_clicks, connectivity)
     region_rank = np.zeros(regions.n + 1, np.int64)
     region_rank[regions.components.ravel()] = rank.ravel()
     ids = regions.ranked()  # largest first
@@ -1009,7 +1155,8 @@ def simulate_clicks(
         **user_params: keyword options of the user (e.g. ``n_advice=5`` for ``"guided"``).
 
     Returns:
-        The new :class:`Clicks`.
+        The new :class:`Clicks`, labelled with the ground truth where they land unless the
+        user returned :class:`IntendedClicks` that say otherwise.
     """
     n_clicks = check_count("n_clicks", n_clicks)
     noise = check_count("noise", noise)
@@ -1018,6 +1165,21 @@ def simulate_clicks(
     simulator = USERS.get(user)
     generator = np.random.default_rng(rng)
     raw = simulator(context, n_clicks, generator, **user_params)
-    intended = _validate_user_output(raw, user, n_clicks, context.shape)
+    intent = raw if isinstance(raw, IntendedClicks) else None
+    intended = _validate_user_output(
+        intent.coords if intent is not None else raw, user, n_clicks, context.shape
+    )
     stamp = context.step if step is None else step
-    return place_clicks(intended, context.label, generator, noise=noise, step=stamp)
+    placed = place_clicks(intended, context.label, generator, noise=noise, step=stamp)
+    if intent is None or len(placed) == 0:
+        return placed
+    return _say(placed, intent, context)
+
+
+def _say(placed: Clicks, intent: IntendedClicks, context: UserContext) -> Clicks:
+    """Relabel placed clicks with what a misleading user says where they landed."""
+    z, y, x = placed.coords.T
+    labels = placed.labels if intent.message == "truth" else ~context.prediction[z, y, x]
+    if intent.flip is not None:
+        labels = labels ^ intent.flip
+    return Clicks(placed.coords, labels, placed.steps)

@@ -6,6 +6,7 @@ from segenv.errors import ConfigError, InputTypeError
 from segenv.interaction import (
     USERS,
     Clicks,
+    IntendedClicks,
     UserContext,
     advice_regions,
     guided_segment_count,
@@ -15,7 +16,18 @@ from segenv.interaction import (
     wants_noise_hints,
 )
 
-BUILT_IN_USERS = ["deepest_point", "edge", "guided", "largest_error", "none", "random"]
+BUILT_IN_USERS = [
+    "deepest_point",
+    "edge",
+    "guided",
+    "largest_error",
+    "misleading",
+    "none",
+    "perturbed",
+    "random",
+]
+HONEST_USERS = ["deepest_point", "edge", "guided", "largest_error", "none", "random"]
+"""Users whose clicks are labelled with the ground truth where they land."""
 
 
 def make_context(label, prediction, *, image=None, confidence=None, step=0, spacing=(1, 1, 1)):
@@ -264,6 +276,171 @@ def test_random_clicks_are_in_bounds_distinct_and_seeded():
     assert len(clicks_of("random", tiny, 10)) == 4  # no more voxels than the volume has
 
 
+# ------------------------------------------------------------------------------ misleading
+
+
+def half_wrong_problem(shape=(4, 20, 20), seed=0):
+    """A prediction right on about half the voxels, so the wrong message shows."""
+    rng = np.random.default_rng(seed)
+    label = rng.random(shape) < 0.3
+    prediction = np.where(rng.random(shape) < 0.5, label, ~label)
+    return make_context(label, prediction)
+
+
+def test_misleading_clicks_on_voxels_already_right_when_asked():
+    context = half_wrong_problem()
+    right = context.prediction == context.label
+    clicks = clicks_of("misleading", context, 50, seed=1, where="correct")
+    assert len(clicks) == 50 and len({tuple(c) for c in clicks.coords}) == 50
+    landed = tuple(clicks.coords.T)
+    assert right[landed].all()
+    # "this is wrong here" on a voxel already right: every label is the wrong one
+    np.testing.assert_array_equal(clicks.labels, ~context.label[landed])
+    honest = clicks_of("misleading", context, 50, seed=1, where="correct", message="truth")
+    np.testing.assert_array_equal(honest.coords, clicks.coords)
+    np.testing.assert_array_equal(honest.labels, context.label[landed])
+
+
+def test_misleading_by_default_says_this_is_wrong_on_random_voxels():
+    context = half_wrong_problem(seed=2)
+    clicks = clicks_of("misleading", context, 400, seed=3)
+    landed = tuple(clicks.coords.T)
+    np.testing.assert_array_equal(clicks.labels, ~context.prediction[landed])
+    right = (context.prediction == context.label)[landed]
+    assert 0.35 < right.mean() < 0.65  # uniform voxels: about half were already right
+    wrong = clicks.labels != context.label[landed]
+    np.testing.assert_array_equal(wrong, right)  # wrong exactly where the prediction was right
+    random_clicks = clicks_of("random", context, 400, seed=3)
+    np.testing.assert_array_equal(random_clicks.coords, clicks.coords)  # the same placement
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.3, 1.0])
+def test_misleading_wrong_label_rate_is_measured_on_many_clicks(rate):
+    context = half_wrong_problem(shape=(4, 30, 30), seed=4)
+    wrong, total = 0, 0
+    for seed in range(8):  # 8 x 500 = 4000 clicks
+        clicks = simulate_clicks(
+            "misleading", context, 500, seed, noise=3, message="truth", wrong_label_rate=rate
+        )
+        wrong += int((clicks.labels != context.label[tuple(clicks.coords.T)]).sum())
+        total += len(clicks)
+    measured = wrong / total
+    tolerance = 4 * np.sqrt(rate * (1 - rate) / total)  # 4 binomial standard errors
+    assert abs(measured - rate) <= tolerance, (measured, rate)
+
+
+def test_misleading_is_seeded_and_validates_its_options():
+    context = half_wrong_problem()
+    options = {"wrong_label_rate": 0.5, "message": "truth"}
+    a = simulate_clicks("misleading", context, 20, 5, **options)
+    assert a == simulate_clicks("misleading", context, 20, 5, **options)
+    assert a != simulate_clicks("misleading", context, 20, 6, **options)
+    with pytest.raises(ConfigError, match="where"):
+        clicks_of("misleading", context, 5, where="errors")
+    with pytest.raises(ConfigError, match="message"):
+        clicks_of("misleading", context, 5, message="lies")
+    with pytest.raises(ConfigError, match="wrong_label_rate"):
+        clicks_of("misleading", context, 5, wrong_label_rate=1.5)
+    perfect = make_context(context.label, context.label)
+    everywhere = clicks_of("misleading", perfect, 5, where="correct")  # all voxels are right
+    assert len(everywhere) == 5
+    assert not wants_noise_hints("misleading")
+
+
+def test_intended_clicks_validate_the_flip_mask():
+    with pytest.raises(ConfigError, match="flip"):
+        IntendedClicks(np.zeros((2, 3), np.int64), flip=np.array([True]))
+    with pytest.raises(ConfigError, match="message"):
+        IntendedClicks(np.zeros((2, 3), np.int64), message="maybe")
+
+    def liar(context, n_clicks, rng):
+        coords = np.argwhere(context.prediction != context.label)[:n_clicks]
+        return IntendedClicks(coords, flip=np.ones(len(coords), bool))
+
+    label, prediction = three_error_regions()
+    context = make_context(label, prediction)
+    clicks = clicks_of(liar, context, 3)
+    np.testing.assert_array_equal(clicks.labels, ~label[tuple(clicks.coords.T)])
+
+
+# ------------------------------------------------------------------------------- perturbed
+
+
+def test_perturbed_without_perturbation_is_the_largest_error_user():
+    label, prediction = three_error_regions()
+    context = make_context(label, prediction)
+    plain = clicks_of("perturbed", context, 3, jitter_mm=0.0, skip_rate=0.0)
+    assert plain == clicks_of("largest_error", context, 3)
+
+
+def test_perturbed_skips_clicks_at_its_rate_and_is_seeded():
+    label, prediction = three_error_regions()
+    context = make_context(label, prediction)
+    counts = [len(clicks_of("perturbed", context, 3, seed, skip_rate=0.25)) for seed in range(800)]
+    assert abs(1 - np.mean(counts) / 3 - 0.25) < 0.03  # 2400 clicks
+    assert clicks_of("perturbed", context, 3, 9) == clicks_of("perturbed", context, 3, 9)
+    assert len(clicks_of("perturbed", context, 3, skip_rate=1.0)) == 0
+
+
+def test_perturbed_jitter_has_the_asked_spread_in_mm():
+    label = np.zeros((9, 41, 41), bool)
+    label[:, 10:31, 10:31] = True
+    prediction = np.zeros_like(label)
+    prediction[:, 10:31, 10:20] = True  # one large false-negative block, centre (4, 20, 25)
+    context = make_context(label, prediction, spacing=(3.0, 1.0, 1.0))
+    centre = clicks_of("largest_error", context, 1).coords[0]
+    offsets = np.array(
+        [
+            clicks_of("perturbed", context, 1, seed, jitter_mm=2.0, skip_rate=0.0).coords[0]
+            - centre
+            for seed in range(600)
+        ]
+    )
+    spread_mm = offsets.std(axis=0) * np.array([3.0, 1.0, 1.0])
+    assert 1.7 < spread_mm[1] < 2.3 and 1.7 < spread_mm[2] < 2.3  # 2 mm in-plane
+    voxels = offsets.std(axis=0)
+    assert voxels[0] < 0.5 * voxels[1]  # 3 mm slices: the same jitter in mm moves fewer voxels
+    assert (offsets != 0).any(axis=1).mean() > 0.5
+
+
+def test_perturbed_can_disagree_with_the_reference_and_wraps_other_users():
+    context = half_wrong_problem(shape=(4, 30, 30), seed=6)
+    wrong, total = 0, 0
+    for seed in range(200):
+        clicks = clicks_of("perturbed", context, 5, seed, skip_rate=0.0, wrong_label_rate=0.2)
+        wrong += int((clicks.labels != context.label[tuple(clicks.coords.T)]).sum())
+        total += len(clicks)
+    assert abs(wrong / total - 0.2) < 4 * np.sqrt(0.2 * 0.8 / total)
+    edge = clicks_of("perturbed", context, 5, base="edge", jitter_mm=0.0, skip_rate=0.0)
+    assert edge == clicks_of("edge", context, 5)
+    with pytest.raises(ConfigError, match="skip_rate"):
+        clicks_of("perturbed", context, 5, skip_rate=-0.1)
+    with pytest.raises(ConfigError, match="itself"):
+        clicks_of("perturbed", context, 5, base="perturbed")
+
+
+def test_users_take_their_options_through_the_env():
+    import gymnasium as gym
+
+    env = gym.make(
+        "InteractiveSeg2D-v0",
+        shape=(24, 24),
+        num_cases=2,
+        initial_clicks=5,
+        click_noise=0,
+        user="misleading",
+        user_kwargs={"where": "correct"},
+    )
+    _, info = env.reset(seed=0)
+    unwrapped = env.unwrapped
+    clicks = info["clicks"]
+    landed = tuple(np.asarray(clicks["coords"]).T)
+    label = unwrapped.case.label.reshape(1, 24, 24)
+    assert len(clicks["labels"]) == 5
+    np.testing.assert_array_equal(clicks["labels"], ~label[landed])  # all wrong at reset
+    env.close()
+
+
 # ------------------------------------------------------------------------------------ none
 
 
@@ -443,7 +620,8 @@ def test_every_user_is_deterministic_and_valid(user, shape):
     assert a == b
     assert len(a) <= 5
     assert ((a.coords >= 0) & (a.coords < shape)).all()
-    np.testing.assert_array_equal(a.labels, context.label[tuple(a.coords.T)])
+    if user in HONEST_USERS:
+        np.testing.assert_array_equal(a.labels, context.label[tuple(a.coords.T)])
     if user != "none":
         assert len(a) > 0
     if shape[0] == 1:

@@ -77,7 +77,9 @@ def test_every_hint_encoding_matches(hints):
     run_both({**SMALL, "hints": hints}, steps=2)
 
 
-@pytest.mark.parametrize("user", ["largest_error", "deepest_point", "edge", "random", "none"])
+@pytest.mark.parametrize(
+    "user", ["largest_error", "deepest_point", "edge", "random", "misleading", "perturbed", "none"]
+)
 def test_every_user_matches(user):
     run_both({**SMALL, "user": user}, steps=3)
 
