@@ -2,20 +2,25 @@
 
 :func:`evaluate_run` is ``segenv evaluate``: the agent of a run directory on held-out cases
 with IteR-MRL Table 2's protocol (the largest-error user, clicks on ``p(0)`` then after every
-step), next to the same agent without interaction (``user="none"``), the initial segmentation
-(the no-op policy: Dice stays), a hint-following heuristic and min-cut with the clicks as
-seeds. Every row sees the same cases and initial states.
+step), next to the same agent without interaction (``user="none"``) and with the perturbed user
+(``user="perturbed"``: jittered and skipped clicks, after Marinov et al. 2024), the initial
+segmentation (the no-op policy: Dice stays), a hint-following heuristic and min-cut with the
+clicks as seeds. Every row sees the same cases and initial states. Besides the table it reports
+each learner's Dice drop under the perturbed user.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from segenv.errors import ConfigError
+from segenv.metrics import InteractiveMetrics
 
 from . import registry
 from .common.config import RunArgs, env_id_of, evaluation_env_kwargs
@@ -42,7 +47,7 @@ SCRIPTED_ENV = {"actions": "paper", "state": "probability"}
 def comparison_rows(
     learner: str, policy: Policy, trained_user: str, *, min_cut: Policy | None
 ) -> Rows:
-    """The rows of ``segenv evaluate``: baselines, the agent, as trained, and without clicks.
+    """The rows of ``segenv evaluate``: baselines, the agent, as trained, without clicks, perturbed.
 
     The learning-free baselines are rows only when ``min_cut`` (the min-cut row's policy) is given.
     """
@@ -55,7 +60,22 @@ def comparison_rows(
     if trained_user not in ("largest_error", "none"):
         rows[f"{learner}, user={trained_user} (as trained)"] = (policy, {"user": trained_user})
     rows[f"{learner}, user=none"] = (policy, {"user": "none"})
+    rows[perturbed_row(learner)] = (policy, {"user": "perturbed"})
     return rows
+
+
+def perturbed_row(learner: str) -> str:
+    """The name of a learner's row under the perturbed user."""
+    return f"{learner}, user=perturbed"
+
+
+def perturbed_drop(results: Mapping[str, InteractiveMetrics], learner: str) -> float:
+    """Final Dice (points) the learner loses under the perturbed user, NaN without both rows."""
+    if learner not in results or perturbed_row(learner) not in results:
+        return math.nan
+    clean = results[learner].aggregate()["dice_mean"][-1]
+    perturbed = results[perturbed_row(learner)].aggregate()["dice_mean"][-1]
+    return float(100.0 * (clean - perturbed))
 
 
 def run_env_kwargs(args: RunArgs, split: str, dataset: str | None) -> dict[str, Any]:
@@ -122,7 +142,19 @@ def evaluate_run(
     record: dict[str, Any] = {"run": str(run), "split": split, "episodes": episodes}
     record["rows"] = summary_record(results)
     text = f"{title}\n\n{comparison_table(results)}\n\n"
-    text += "Dice in %, Δ = final - initial (points), ASSD in mm."
+    text += (
+        "Dice in %, Δ = final - initial (points); DSC_AUC / NSD_AUC: area over the steps after "
+        "clicks (CVPR 2025 protocol, at most T - 1), NSD at 2 mm (0 where Dice <= 0.2), in %; "
+        "ASSD in mm; FPV / FNV: false-positive / false-negative component volumes (autoPET), "
+        "mm³; ms/step: the policy's time per interaction step."
+    )
+    drop = perturbed_drop(results, name)
+    record["perturbed_drop"] = None if math.isnan(drop) else round(drop, 4)
+    if not math.isnan(drop):
+        text += (
+            f"\n\nRobustness: {name} loses {drop:+.2f} points of final Dice under the perturbed "
+            "user (largest-error clicks jittered by 2 mm, 20 % skipped; Marinov et al. 2024)."
+        )
     if counts is not None:
         record["flips"] = {row: row_flips.record() for row, row_flips in counts.items()}
         text += (

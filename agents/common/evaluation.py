@@ -1,8 +1,14 @@
-"""Roll out policies on held-out cases and summarise Dice per interaction step, ASSD and NoC.
+"""Roll out policies on held-out cases and summarise the interactive metrics.
 
-A :data:`Policy` is ``policy(observation, env) -> action`` with the observation and action
-layouts of :class:`segenv.envs.InteractiveSegEnv`: the scripted baselines, min-cut and every
-trained learner's ``load_policy`` give one.
+Dice and NSD per interaction step, DSC_AUC and NSD_AUC (the CVPR 2025 interactive 3D
+protocol), the final ASSD, NoC, the autoPET lesion volumes and the time per interaction step
+(see :mod:`segenv.metrics`). A :data:`Policy` is ``policy(observation, env) -> action`` with the
+observation and action layouts of :class:`segenv.envs.InteractiveSegEnv`: the scripted
+baselines, min-cut and every trained learner's ``load_policy`` give one.
+
+The time per interaction step is measured here, in the evaluation loop: the wall time of the
+policy's call on one step (its inference), not the env's step with its click simulation, as
+the CVPR 2025 evaluator times a model's inference without the click generation.
 
 :class:`VoxelFlips` also counts, per step, the voxels an action turned correct and those it
 turned wrong; the wrong voxels grow in number exactly where the second count is the larger.
@@ -11,6 +17,7 @@ turned wrong; the wrong voxels grow in number exactly where the second count is 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -21,7 +28,15 @@ import numpy as np
 
 from segenv.data.case import Case
 from segenv.errors import ConfigError
-from segenv.metrics import InteractiveMetrics, assd, markdown_table
+from segenv.metrics import (
+    NSD_TOLERANCE_MM,
+    InteractiveMetrics,
+    assd,
+    false_negative_volume,
+    false_positive_volume,
+    interactive_nsd,
+    markdown_table,
+)
 
 Policy = Callable[[np.ndarray, gym.Env], np.ndarray]
 """``policy(observation, env) -> action`` for one env (the env gives clicks, deltas, ...)."""
@@ -93,6 +108,8 @@ class Episode:
     """the episode's case (its label and spacing)"""
     predictions: list[np.ndarray] | None = None
     """every binary prediction (T + 1), when asked for"""
+    seconds: list[float] = field(default_factory=list)
+    """wall time of the policy's call at each step (T), seconds"""
 
     @property
     def clicks_per_step(self) -> np.ndarray:
@@ -125,8 +142,12 @@ def play_episodes(
         kept = [_prediction(env)] if predictions else None
         dice_values, clicks = [float(info["dice"])], [int(info["num_clicks"])]
         done = False
+        seconds: list[float] = []
         while not done:
-            observation, _, terminated, truncated, info = env.step(policy(observation, env))
+            start = time.perf_counter()
+            action = policy(observation, env)
+            seconds.append(time.perf_counter() - start)
+            observation, _, terminated, truncated, info = env.step(action)
             if kept is not None:
                 kept.append(_prediction(env))
             dice_values.append(float(info["dice"]))
@@ -134,7 +155,45 @@ def play_episodes(
             done = bool(terminated or truncated)
         final = kept[-1] if kept is not None else _prediction(env)
         case = unwrapped.case  # type: ignore[attr-defined]
-        yield Episode(dice_values, clicks, final, case, kept)
+        yield Episode(dice_values, clicks, final, case, kept, seconds)
+
+
+@dataclass
+class EpisodeScores:
+    """The per-episode metrics of :func:`score_episode` (fractions, mm³, seconds)."""
+
+    dice: list[float]
+    """Dice before any step, then after every step (T + 1)"""
+    nsd: list[float] | None
+    """NSD as the CVPR 2025 evaluator scores it at the same points, None if not measured"""
+    false_positive_volume: float
+    """the final prediction's false-positive component volume, mm³"""
+    false_negative_volume: float
+    """the final false-negative component volume, mm³"""
+    seconds_per_step: float
+    """mean wall time of the policy's call per step, seconds"""
+
+
+def score_episode(episode: Episode, tolerance_mm: float = NSD_TOLERANCE_MM) -> EpisodeScores:
+    """NSD per step (if the episode kept its predictions), lesion volumes and time per step.
+
+    The NSD follows the CVPR 2025 evaluator (:func:`segenv.metrics.interactive_nsd`: 0 where the
+    Dice is ≤ 0.2); the volumes are autoPET's, of the final prediction, with the case's spacing.
+    """
+    label, spacing = episode.case.label, episode.case.spacing
+    nsd = None
+    if episode.predictions is not None:
+        nsd = [
+            interactive_nsd(prediction, label, spacing, tolerance_mm=tolerance_mm)
+            for prediction in episode.predictions
+        ]
+    return EpisodeScores(
+        dice=list(episode.dice),
+        nsd=nsd,
+        false_positive_volume=false_positive_volume(episode.final, label, spacing),
+        false_negative_volume=false_negative_volume(episode.final, label, spacing),
+        seconds_per_step=float(np.mean(episode.seconds)) if episode.seconds else 0.0,
+    )
 
 
 def evaluate_policy(
@@ -144,21 +203,36 @@ def evaluate_policy(
     *,
     seed: int = 0,
     measure_assd: bool = True,
+    measure_nsd: bool = True,
+    tolerance_mm: float = NSD_TOLERANCE_MM,
     flips: VoxelFlips | None = None,
 ) -> InteractiveMetrics:
-    """The metrics of :func:`play_episodes`: Dice per step, NoC and (optionally) the final ASSD.
+    """The metrics of :func:`play_episodes`.
 
-    ``flips``, if given, also receives every step's fixed and broken voxel counts.
+    Dice per step and NoC; the final ASSD (``measure_assd``); the NSD per step at
+    ``tolerance_mm`` and so NSD_AUC and the final NSD (``measure_nsd``); the lesion volumes of
+    the final prediction and the policy's time per step. ``flips``, if given, also receives
+    every step's fixed and broken voxel counts.
     """
     metrics = InteractiveMetrics()
-    played = play_episodes(env, policy, episodes, seed=seed, predictions=flips is not None)
+    keep = measure_nsd or flips is not None
+    played = play_episodes(env, policy, episodes, seed=seed, predictions=keep)
     for episode in played:
         if flips is not None and episode.predictions is not None:
             flips.add_episode(episode.predictions, episode.case.label)
         final_assd = None
         if measure_assd:
             final_assd = assd(episode.final, episode.case.label, episode.case.spacing)
-        metrics.update(episode.dice, episode.clicks_per_step, assd=final_assd)
+        scores = score_episode(episode, tolerance_mm)
+        metrics.update(
+            episode.dice,
+            episode.clicks_per_step,
+            assd=final_assd,
+            nsd_per_step=scores.nsd if measure_nsd else None,
+            false_positive_volume=scores.false_positive_volume,
+            false_negative_volume=scores.false_negative_volume,
+            seconds_per_step=scores.seconds_per_step,
+        )
     return metrics
 
 
@@ -203,18 +277,33 @@ def compare_policies(
 
 
 def comparison_table(results: Mapping[str, InteractiveMetrics], digits: int = 2) -> str:
-    """One Markdown row per policy: Dice (%) per step (IteR-MRL Table 2), gain, ASSD and NoC.
+    """One Markdown row per policy: Dice (%) per step (IteR-MRL Table 2) and the 3D metrics.
 
     Columns: ``Dice@t`` for t = 0 (the initial segmentation, before any click) .. T, ``Δ`` (final
-    minus initial, points), the final ASSD (mm), NoC@85 and NoC@90 (clicks to reach the Dice,
-    the click budget if never reached; "–" for a row without any click).
+    minus initial, points), the CVPR 2025 protocol's DSC_AUC and NSD_AUC (area over the steps
+    after clicks, at most T − 1) and final NSD (%, 2 mm), the final ASSD (mm), the autoPET
+    lesion volumes FPV / FNV (mm³), the policy's time per interaction step (ms), NoC@85 and
+    NoC@90 (clicks to reach the Dice, the click budget if never reached; "–" for a row without
+    any click).
     """
     if not results:
         raise ConfigError("comparison_table needs at least one evaluated policy")
     summaries = {name: metrics.aggregate() for name, metrics in results.items()}
     steps = next(iter(summaries.values()))["dice_mean"].size
     noc_keys = [key for key in next(iter(summaries.values())) if key.startswith("NoC@")]
-    header = ["policy", *(f"Dice@{t}" for t in range(steps)), "Δ", "ASSD", *noc_keys]
+    header = [
+        "policy",
+        *(f"Dice@{t}" for t in range(steps)),
+        "Δ",
+        "DSC_AUC",
+        "NSD_AUC",
+        "NSD final",
+        "ASSD",
+        "FPV",
+        "FNV",
+        "ms/step",
+        *noc_keys,
+    ]
     rows = [header]
     for name, summary in summaries.items():
         dice_values = 100 * summary["dice_mean"]
@@ -223,7 +312,13 @@ def comparison_table(results: Mapping[str, InteractiveMetrics], digits: int = 2)
                 name,
                 *(f"{value:.{digits}f}" for value in dice_values),
                 f"{dice_values[-1] - dice_values[0]:+.{digits}f}",
+                _number(summary["dsc_auc"], 3),
+                _number(summary["nsd_auc"], 3),
+                _number(100 * summary["final_nsd"], digits),
                 f"{summary['assd_mean']:.{digits}f}",
+                _number(summary["false_positive_volume"], 1),
+                _number(summary["false_negative_volume"], 1),
+                _number(1000 * summary["seconds_per_step"], 1),
                 *(
                     f"{summary[key]:.1f}" if summary["clicks_mean"][-1] > 0 else "–"
                     for key in noc_keys
@@ -231,6 +326,10 @@ def comparison_table(results: Mapping[str, InteractiveMetrics], digits: int = 2)
             ]
         )
     return markdown_table(rows)
+
+
+def _number(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}" if np.isfinite(value) else "–"
 
 
 def flips_table(flips: Mapping[str, VoxelFlips], digits: int = 1) -> str:

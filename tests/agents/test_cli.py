@@ -36,15 +36,25 @@ def test_train_then_evaluate_prints_the_comparison_table(tmp_path, capsys):
     assert cli.main(["evaluate", str(out), "--split", "test"]) == 0
     text = capsys.readouterr().out
     assert "| initial segmentation (no-op) |" in text and "| a3c, user=none |" in text
+    assert "| a3c, user=perturbed |" in text and "under the perturbed user" in text
     assert "NoC@85" in text and "ASSD" in text and "fixed / broken" not in text
+    for column in ("DSC_AUC", "NSD_AUC", "NSD final", "FPV", "FNV", "ms/step"):
+        assert f" {column} |" in text
     record = json.loads((out / "eval_test.json").read_text())
     assert len(record["rows"]["a3c"]["dice_mean"]) == 6
+    assert len(record["rows"]["a3c"]["nsd_mean"]) == 6
+    assert record["rows"]["a3c"]["seconds_per_step"] > 0
+    drop = (
+        record["rows"]["a3c"]["dice_mean"][-1]
+        - record["rows"]["a3c, user=perturbed"]["dice_mean"][-1]
+    )
+    assert record["perturbed_drop"] == pytest.approx(100 * drop, abs=1e-3)
     assert "flips" not in record
     assert cli.main(["evaluate", str(out), "--flips", "--no-baselines"]) == 0
     text = capsys.readouterr().out
     assert "fixed / broken" in text and "| policy | step 1 |" in text
     flips = json.loads((out / "eval_test.json").read_text())["flips"]
-    assert set(flips) == {"a3c", "a3c, user=none"}
+    assert set(flips) == {"a3c", "a3c, user=none", "a3c, user=perturbed"}
     assert len(flips["a3c"]["fixed"]) == len(flips["a3c"]["broken"]) == 5
 
 
@@ -62,13 +72,31 @@ def test_flags_follow_the_args_dataclass():
 
 def test_comparison_table_rows_and_no_click_rows():
     with_clicks, without = InteractiveMetrics(), InteractiveMetrics()
-    with_clicks.update([0.5, 0.9], clicks_per_step=5, assd=1.0)
-    without.update([0.5, 0.6], clicks_per_step=0, assd=2.0)
+    with_clicks.update(
+        [0.5, 0.7, 0.9],
+        clicks_per_step=5,
+        assd=1.0,
+        nsd_per_step=[0.4, 0.6, 0.8],
+        false_positive_volume=12.0,
+        false_negative_volume=0.0,
+        seconds_per_step=0.0125,
+    )
+    without.update([0.5, 0.6, 0.6], clicks_per_step=0, assd=2.0)
     table = comparison_table({"a": with_clicks, "b": without})
     lines = table.splitlines()
-    assert lines[0] == "| policy | Dice@0 | Dice@1 | Δ | ASSD | NoC@85 | NoC@90 |"
-    assert lines[2] == "| a | 50.00 | 90.00 | +40.00 | 1.00 | 5.0 | 5.0 |"
-    assert lines[3] == "| b | 50.00 | 60.00 | +10.00 | 2.00 | – | – |"
+    assert lines[0] == (
+        "| policy | Dice@0 | Dice@1 | Dice@2 | Δ | DSC_AUC | NSD_AUC | NSD final | ASSD | FPV "
+        "| FNV | ms/step | NoC@85 | NoC@90 |"
+    )
+    # DSC_AUC = (0.7 + 0.9) / 2 and NSD_AUC = (0.6 + 0.8) / 2 over the two steps after clicks
+    assert lines[2] == (
+        "| a | 50.00 | 70.00 | 90.00 | +40.00 | 0.800 | 0.700 | 80.00 | 1.00 | 12.0 | 0.0 | 12.5 "
+        "| 10.0 | 10.0 |"
+    )
+    assert (
+        lines[3]
+        == "| b | 50.00 | 60.00 | 60.00 | +10.00 | 0.600 | – | – | 2.00 | – | – | – | – | – |"
+    )
 
 
 def test_without_the_learners_stack_the_cli_names_the_extra(tmp_path):
