@@ -4,8 +4,8 @@ The data model of :mod:`.runner` (which runs it) and :mod:`.report` (which
 writes it up): a :class:`Profile` (data, budget, protocol, seeds), :class:`Cell` (one learner,
 one seed, its test-time variants), :class:`Row` and :class:`Table` (how cells become a report),
 and :class:`Suite`. :func:`build_suite` returns ``reward_designs`` (MECCA Fig. 9) or
-``ablations`` (IteR-MRL Tables 1, 2, 4, 5, 6, 7) at the ``tiny``, ``quick`` or ``paper``
-profile. Paper numbers quoted in the rows are Dice (%) after 5 steps on BraTS2015 FLAIR.
+``ablations`` (IteR-MRL Tables 1, 2, 4, 5, 6, 7) at the ``tiny``, ``quick``, ``quick3d`` or
+``paper`` profile. Paper numbers quoted in the rows are Dice (%) after 5 steps on BraTS2015 FLAIR.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Profile:
     """The data, budget and protocol every cell of a suite shares.
 
     Attributes:
-        name: ``tiny``, ``quick`` or ``paper``.
+        name: ``tiny``, ``quick``, ``quick3d`` or ``paper``.
         preset: The learners' ``CONFIGS`` entry each cell starts from.
         seeds: Training seeds per suite name.
         common: ``Args`` overrides applied to every learner that has the field (data size,
@@ -99,9 +99,10 @@ class Table:
     """One table of a suite report.
 
     ``columns`` empty: Dice per step of every row, with a paired comparison against the
-    ``reference`` row (IteR-MRL Table 2 layout). ``columns`` given as ``(label, variant)``
-    pairs: the final Dice of every row under each variant (IteR-MRL Table 1 layout; a row's own
-    ``variant`` is then ignored).
+    ``reference`` row (IteR-MRL Table 2 layout), or against the row's own cells under
+    ``against_variant``. ``columns`` given as ``(label, variant)`` pairs: the final Dice of
+    every row under each variant (IteR-MRL Table 1 layout; a row's own ``variant`` is then
+    ignored). Every table also reports the interactive 3D metrics of its rows.
     """
 
     key: str
@@ -110,6 +111,9 @@ class Table:
     reference: str
     note: str = ""
     columns: tuple[tuple[str, str], ...] = ()
+    against_variant: str = ""
+    """if set, each row is compared with its own cells under this variant (a drop), not with
+    the ``reference`` row (which then only anchors the plot)"""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class Suite:
 # ----------------------------------------------------------------------------------- profiles
 
 _PROTOCOL = {"initial_clicks": 5, "clicks_per_step": 5, "max_steps": 5, "target_dice": 0.75}
+FIVE_SEEDS = (0, 1, 2, 3, 4)
+"""Training seeds of every trained row outside ``tiny``: enough for a 95 % t-interval."""
 
 PROFILES: dict[str, Profile] = {
     "tiny": Profile(
@@ -157,13 +163,16 @@ PROFILES: dict[str, Profile] = {
     ),
     # Measured on the 2-core CPU this project runs on, single-threaded cells (torch threads
     # = 1): A3C 0.24 CPU-s per update at 32×32 (4 envs × 5 steps), MECCA 0.50, InterCNN /
-    # R-Net ~0.12; one test variant (48 episodes) ~1.5 CPU-s. Both suites: 35 cells, about 51
-    # CPU-min, run two at a time. Two-threaded torch on a shared 2-core machine was 15× slower
-    # per update than one thread (threads spin while the other core is busy), hence 1 thread.
+    # R-Net ~0.12; one test variant (48 episodes) ~1.5 CPU-s. Two-threaded torch on a shared
+    # 2-core machine was 15× slower per update than one thread (threads spin while the other
+    # core is busy), hence 1 thread. With 5 seeds per trained row (3 and 2 before, too few for
+    # a confidence interval): 72 distinct cells for both suites sharing one --out (25 + 62,
+    # 15 shared), about 105 CPU-min by the figures above (the 35 cells of 3 + 2 seeds: 51
+    # estimated, 42 measured, 27 min of wall time), so roughly an hour two at a time.
     "quick": Profile(
         name="quick",
         preset="quick",
-        seeds={"reward_designs": (0, 1, 2), "ablations": (0, 1)},
+        seeds={"reward_designs": FIVE_SEEDS, "ablations": FIVE_SEEDS},
         common={
             **_PROTOCOL,
             "shape": (32, 32),
@@ -180,13 +189,52 @@ PROFILES: dict[str, Profile] = {
         jobs=2,
         description=(
             "2D 32×32 synthetic slices, 400 updates per learner (300 supervised), 48 test "
-            "cases, two single-threaded cells at a time (both suites within an hour on 2 cores)"
+            "cases, 5 seeds, two single-threaded cells at a time (both suites in about an hour "
+            "on 2 cores)"
+        ),
+    ),
+    # The 3D profile: 16×32×32 volumes, each suite within about two hours on this 2-core CPU.
+    # Per-update cost measured here with the runner's settings (one torch thread, 4 envs × 5
+    # steps; CPU time of a 6-update run minus a 2-update run, over 4; the same method gives
+    # A3C 0.22 CPU-s at 32×32, the 0.24 quoted above): with 16 channels A3C 4.5 CPU-s per
+    # update (19× the 2D cost: 16× the voxels, 3×3×3 kernels), MECCA 12.7, InterCNN 4.2, R-Net
+    # 1.6, and a test episode 2 CPU-s; with 8 channels A3C 1.35, MECCA 4.3, InterCNN 2.2, R-Net
+    # 0.9 and a test episode ~0.8 CPU-s. Hence 8 channels and 16 test cases. The ablations
+    # suite alone (60 trained cells: 40 A3C-like, 5 T = 1, 5 MECCA, 10 supervised at 3/4 of the
+    # updates) costs ≈ 88.5 CPU-s per update of the budget plus ≈ 105 CPU-s per test case
+    # (35 + 3 × 20 + 40 variant evaluations): 80 updates and 16 cases give ≈ 8,800 CPU-s =
+    # 146 CPU-min, about 1.6 h two at a time at the 1.55 busy cores the quick run got (1.2 h
+    # on two idle cores); reward_designs alone (25 cells, ≈ 48.5 CPU-s per update) ≈ 75
+    # CPU-min, under an hour. Both suites in one --out share 15 cells: about 3 h together.
+    # An interrupted run resumes cell by cell (and a cell from its checkpoint).
+    "quick3d": Profile(
+        name="quick3d",
+        preset="quick",
+        seeds={"reward_designs": FIVE_SEEDS, "ablations": FIVE_SEEDS},
+        common={
+            **_PROTOCOL,
+            "shape": (16, 32, 32),
+            "num_train_cases": 1000,
+            "num_test_cases": 16,
+            "total_updates": 80,
+            "num_envs": 4,
+            "channels": 8,
+            "threads": 1,
+            "checkpoint_every_s": 60.0,
+            "device": "cpu",
+        },
+        per_learner={"intercnn": {"total_updates": 60}, "rnet": {"total_updates": 60}},
+        jobs=2,
+        description=(
+            "3D 16×32×32 synthetic volumes, 80 updates per learner (60 supervised), 8-channel "
+            "networks, 16 test cases, 5 seeds, two single-threaded cells at a time (each suite "
+            "within about 2 h on 2 cores)"
         ),
     ),
     "paper": Profile(
         name="paper",
         preset="paper",
-        seeds={"reward_designs": (0, 1, 2), "ablations": (0, 1, 2)},
+        seeds={"reward_designs": FIVE_SEEDS, "ablations": FIVE_SEEDS},
         common={
             **_PROTOCOL,
             "shape": (30, 55, 55),
@@ -241,11 +289,16 @@ def design_group(design: str) -> str:
     return "mecca-confidence" if design == "confidence" else f"a3c-{design}"
 
 
+PERTURBED_VARIANT: Mapping[str, Any] = {"user": "perturbed"}
+"""The robustness variant: the perturbed largest-error user at its defaults."""
+_DESIGN_VARIANTS: Mapping[str, Mapping[str, Any]] = {"good": {}, "perturbed": PERTURBED_VARIANT}
+
+
 def _design_cells(design: str, seeds: Sequence[int]) -> list[Cell]:
     if design == "confidence":
         overrides = {"reward": "confidence", "user": "largest_error"}
-        return _cells(design_group(design), "mecca", seeds, overrides)
-    return _cells(design_group(design), "a3c", seeds, {"reward": design})
+        return _cells(design_group(design), "mecca", seeds, overrides, _DESIGN_VARIANTS)
+    return _cells(design_group(design), "a3c", seeds, {"reward": design}, _DESIGN_VARIANTS)
 
 
 def check_designs(designs: Sequence[str]) -> list[str]:
@@ -274,7 +327,10 @@ def check_designs(designs: Sequence[str]) -> list[str]:
 def reward_designs_suite(
     profile: Profile, seeds: Sequence[int], designs: Sequence[str] | None = None
 ) -> Suite:
-    """MECCA Fig. 9: the same protocol trained with each reward design, reference ``relative``."""
+    """MECCA Fig. 9: the same protocol trained with each reward design, reference ``relative``.
+
+    A second table tests the same cells with the perturbed user (each design's Dice drop).
+    """
     chosen = check_designs(list(designs) if designs is not None else list(DESIGNS))
     if REFERENCE_DESIGN not in chosen:
         chosen.insert(0, REFERENCE_DESIGN)  # the paired comparisons need the reference
@@ -292,7 +348,19 @@ def reward_designs_suite(
             "(relative) and an erratic Focal-IteR-MRL (Fig. 9 gives curves, no numbers)."
         ),
     )
-    return Suite("reward_designs", profile, tuple(cells), (table,))
+    robustness = Table(
+        key="robustness",
+        title="Reward designs with a perturbed user (after Marinov et al. 2024): Dice (%) per step",
+        rows=tuple(Row(design, design_group(design), "perturbed") for design in chosen),
+        reference=REFERENCE_DESIGN,
+        against_variant="good",
+        note=(
+            "The same cells tested with the `perturbed` user (largest-error clicks, 2 mm "
+            "Gaussian jitter, 20 % of clicks skipped); Δ is each design's change against its "
+            "own cells with the ideal user (its Dice drop, negative = worse)."
+        ),
+    )
+    return Suite("reward_designs", profile, tuple(cells), (table, robustness))
 
 
 # IteR-MRL Table 4 (BraTS2015, V-Net start): action set → final Dice (%)
@@ -329,13 +397,18 @@ _REFERENCE = "A3C (IteR-MRL)"
 
 
 def ablations_suite(profile: Profile, seeds: Sequence[int]) -> Suite:
-    """IteR-MRL Tables 1, 2, 4, 5, 6, 7 as cells and tables (reference: A3C, relative reward)."""
+    """IteR-MRL Tables 1, 2, 4, 5, 6, 7 and a robustness table (reference: A3C, relative)."""
     initial_variants = {f"init {name}": overrides for name, overrides in _INITIAL.items()}
-    method_variants: dict[str, Mapping[str, Any]] = {"good": {}, **initial_variants}
+    method_variants: dict[str, Mapping[str, Any]] = {
+        "good": {},
+        **initial_variants,
+        "perturbed": PERTURBED_VARIANT,
+    }
     reference_variants: dict[str, Mapping[str, Any]] = {
         **method_variants,
         "none": {"user": "none"},
-        "bad": {"user": "random"},
+        "bad": {"user": "misleading"},
+        "random": {"user": "random"},
     }
     cells: list[Cell] = []
     for _label, group, learner, overrides, _paper, _table1 in _METHODS:
@@ -401,10 +474,31 @@ def ablations_suite(profile: Profile, seeds: Sequence[int]) -> Suite:
         rows=(
             Row("good (largest-error user)", "a3c-relative", "good", 88.53),
             Row("none (noise hints)", "a3c-relative", "none", 80.78),
-            Row("bad (random clicks)", "a3c-relative", "bad", 72.76),
+            Row("bad (misleading clicks)", "a3c-relative", "bad", 72.76),
+            Row("random clicks, true labels", "a3c-relative", "random"),
+            Row("perturbed largest-error user", "a3c-relative", "perturbed"),
         ),
         reference="good (largest-error user)",
-        note="The same A3C cells, evaluated with three users. Paper: good > none > bad.",
+        note=(
+            "The same A3C cells, evaluated with five users. bad: the `misleading` user, random "
+            'voxels whose clicks say "this is wrong here" (the opposite of the prediction), '
+            "IteR-MRL's reading of a click, so wrong wherever the prediction was right; random: "
+            "random voxels with their true labels (uninformative, never wrong); perturbed: "
+            "largest-error clicks jittered by 2 mm with 20 % skipped (after Marinov et al. "
+            "2024). Paper: good > none > bad."
+        ),
+    )
+    robustness = Table(
+        key="robustness",
+        title="Robustness to a perturbed user (Marinov et al. 2024): Dice (%) after each step",
+        rows=tuple(Row(label, group, "perturbed") for label, group, *_ in _METHODS),
+        reference=_REFERENCE,
+        against_variant="good",
+        note=(
+            "Every method tested with the `perturbed` user (largest-error clicks, 2 mm Gaussian "
+            "jitter, 20 % of clicks skipped); Δ is each method's change against its own cells "
+            "with the ideal largest-error user (its Dice drop, negative = worse)."
+        ),
     )
     horizon = Table(
         key="horizon",
@@ -416,7 +510,7 @@ def ablations_suite(profile: Profile, seeds: Sequence[int]) -> Suite:
         reference="accumulated (trained with T = 5)",
         note="Both are tested for 5 steps. Paper: accumulated 88.53 > immediate 74.89.",
     )
-    tables = (methods_steps, methods_initial, actions, reward, interaction, horizon)
+    tables = (methods_steps, methods_initial, actions, reward, interaction, robustness, horizon)
     return Suite("ablations", profile, tuple(_merge_cells(cells)), tables)
 
 
@@ -444,7 +538,7 @@ def build_suite(
 
     Args:
         name: ``"reward_designs"`` or ``"ablations"``.
-        profile: ``"tiny"``, ``"quick"``, ``"paper"`` or a :class:`Profile`.
+        profile: ``"tiny"``, ``"quick"``, ``"quick3d"``, ``"paper"`` or a :class:`Profile`.
         seeds: Training seeds (default: the profile's for this suite).
         designs: Reward designs of the ``reward_designs`` suite (default: all five of
             :data:`DESIGNS`); ``relative``, the reference, is always added.

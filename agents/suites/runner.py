@@ -29,12 +29,12 @@ import gymnasium as gym
 import numpy as np
 
 from segenv.errors import ConfigError, SegEnvError
-from segenv.metrics import InteractiveMetrics
+from segenv.metrics import NSD_TOLERANCE_MM, InteractiveMetrics
 
 from .. import registry
 from ..common.checkpoints import CHECKPOINT_NAME, load_checkpoint
 from ..common.config import EnvArgs, RunArgs, env_id_of, evaluation_env_kwargs
-from ..common.evaluation import Policy, play_episodes
+from ..common.evaluation import Policy, play_episodes, score_episode
 from ..common.runtime import configure_torch
 from ..graphcut import GraphCutPolicy
 from ..scripted import hint_follower_policy, noop_policy
@@ -88,30 +88,42 @@ def evaluate_cell(
     """Evaluate one variant of a cell on the test split; a JSON-ready record.
 
     The protocol of :func:`~..common.evaluation.evaluate_policy` at T = ``profile.eval_steps``
-    (the variant's env overrides on top), kept per episode for paired comparisons.
+    (the variant's env overrides on top), kept per episode for paired comparisons: the Dice and
+    the NSD (CVPR 2025 scoring) after every step, the final prediction's lesion volumes and the
+    policy's mean time per step.
     """
     overrides = dict(cell.variants[variant])
     start, cpu_start = time.perf_counter(), process_cpu_s()
     policy = load_cell_policy(cell, run_dir, args)
     kwargs = evaluation_env_kwargs(args, "test", max_steps=profile.eval_steps, **overrides)
     env = gym.make(env_id_of(args), **kwargs)
+    scores = []
+    clicks_used = []
+    metrics = InteractiveMetrics()
     try:
         episodes = len(env.unwrapped.dataset)  # type: ignore[attr-defined]
-        played = list(play_episodes(env, policy, episodes, seed=profile.eval_seed))
+        for episode in play_episodes(
+            env, policy, episodes, seed=profile.eval_seed, predictions=True
+        ):
+            scores.append(score_episode(episode, NSD_TOLERANCE_MM))
+            clicks_used.append(episode.clicks_used)
+            metrics.update(episode.dice, episode.clicks_per_step)
     finally:
         env.close()
-    metrics = InteractiveMetrics()
-    for episode in played:
-        metrics.update(episode.dice, episode.clicks_per_step)
     summary = metrics.aggregate()
-    dice = np.array([episode.dice for episode in played], float)
-    clicks = np.array([episode.clicks_used for episode in played], int)
+    dice = np.array([score.dice for score in scores], float)
+    nsd = np.array([score.nsd for score in scores], float)
+    clicks = np.array(clicks_used, int)
     return {
         "variant": variant,
         "overrides": jsonable(overrides),
         "protocol": _evaluation_protocol(profile),
         "episodes": int(episodes),
         "dice": dice.round(6).tolist(),
+        "nsd": nsd.round(6).tolist(),
+        "false_positive_volume": [round(s.false_positive_volume, 4) for s in scores],
+        "false_negative_volume": [round(s.false_negative_volume, 4) for s in scores],
+        "seconds_per_step": [round(s.seconds_per_step, 6) for s in scores],
         "clicks_used": clicks.mean(axis=0).round(3).tolist(),
         "noc": {key: summary[key] for key in summary if key.startswith("NoC@")},
         "wall_s": round(time.perf_counter() - start, 3),
@@ -124,8 +136,19 @@ def process_cpu_s() -> float:
     return time.process_time()
 
 
+EVALUATION_METRICS = 2
+"""Version of what an evaluation records (2: NSD per step, lesion volumes, time per step); a
+record of an older version is evaluated again, without retraining."""
+
+
 def _evaluation_protocol(profile: Profile) -> dict[str, Any]:
-    return {"eval_steps": profile.eval_steps, "eval_seed": profile.eval_seed, "split": "test"}
+    return {
+        "eval_steps": profile.eval_steps,
+        "eval_seed": profile.eval_seed,
+        "split": "test",
+        "metrics": EVALUATION_METRICS,
+        "nsd_tolerance_mm": NSD_TOLERANCE_MM,
+    }
 
 
 # ------------------------------------------------------------------------------ running cells
@@ -491,7 +514,9 @@ def benchmark_command(argv: Sequence[str], *, suite: str | None = None, prog: st
         show_progress=not namespace.no_progress,
     )
     print(report.markdown_path.read_text(encoding="utf-8"))
-    print(f"wrote {report.markdown_path}, {report.csv_path}, {report.png_path}")
+    print(
+        f"wrote {report.markdown_path}, {report.csv_path}, {report.png_path}, {report.curves_path}"
+    )
     return 0
 
 

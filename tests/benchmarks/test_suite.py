@@ -13,6 +13,7 @@ from segenv.rewards import REWARDS
 from segenv_agents import cli
 from segenv_agents.suites import runner as suite
 from segenv_agents.suites.report import paired_comparison
+from segenv_agents.suites.validate import validate_report
 
 CALLS = {"half_gain": 0}
 
@@ -46,8 +47,16 @@ def test_custom_reward_trains_in_process_and_reports_are_written(designs_run):
     record = _result(out, "a3c-half_gain-s0")
     assert record["config"]["args"]["reward"] == "half_gain"
     assert record["train"]["updates"] == 2
-    dice = np.asarray(record["evaluations"]["good"]["dice"])
+    good = record["evaluations"]["good"]
+    dice = np.asarray(good["dice"])
     assert dice.shape == (2, 6) and np.all((dice >= 0) & (dice <= 1))
+    nsd = np.asarray(good["nsd"])
+    assert nsd.shape == (2, 6) and np.all((nsd >= 0) & (nsd <= 1))
+    assert np.all(nsd[dice <= 0.2] == 0)  # the CVPR 2025 evaluator's rule
+    assert len(good["false_positive_volume"]) == len(good["false_negative_volume"]) == 2
+    assert all(seconds > 0 for seconds in good["seconds_per_step"])
+    assert good["protocol"]["metrics"] == 2 and good["protocol"]["nsd_tolerance_mm"] == 2.0
+    assert set(record["evaluations"]) == {"good", "perturbed"}
     text = report.markdown_path.read_text()
     for needle in (
         "Data: synthetic 2D slices 16×16",
@@ -58,17 +67,31 @@ def test_custom_reward_trains_in_process_and_reports_are_written(designs_run):
         "Wall time",
         "| half_gain |",
         "Wilcoxon",
+        "95 % Student-t",
+        "| row | DSC_AUC | NSD_AUC | final DSC (%) | final NSD (%) | FPV (mm³) | FNV (mm³) "
+        "| ms/step | seeds |",
+        "| diverged |",
+        "## Diverged cells",
+        "not a result about the reward",
+        "Δ final vs good",  # the robustness table compares each design with itself
         "## Cells",
     ):
         assert needle in text
     lines = report.csv_path.read_text().splitlines()
     assert lines[0].startswith("suite,table,row,group,cell,learner,seed,variant,step")
-    assert len(lines) == 1 + 3 * 6  # one line per cell × step
-    assert report.png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "nsd_mean,dsc_auc,nsd_auc" in lines[0] and lines[0].endswith("ms_per_step,diverged")
+    assert len(lines) == 1 + 2 * 3 * 6  # one line per table × cell × step
+    for path in (report.png_path, report.curves_path):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = report.tables["reward_designs"]
     assert set(summary) == {"relative", "half_gain", "focal"}
     assert summary["relative"].dice_mean.shape == (6,)
     assert summary["focal"].num_cases == 2
+    assert np.isfinite(summary["focal"].nsd_auc.mean)
+    assert np.isfinite(summary["focal"].ms_per_step.mean)
+    assert np.isnan(summary["focal"].dsc_auc.half_width)  # one seed: no interval
+    robustness = report.tables["robustness"]
+    assert robustness["focal"].variant == "perturbed" and robustness["focal"].num_cases == 2
 
 
 def test_finished_cells_are_skipped_and_an_interrupted_one_resumes(designs_run):
@@ -145,10 +168,22 @@ def test_ablations_tiny_writes_every_table(tmp_path):
     for table in built.tables:
         assert f"## {table.title}" in text
     assert "not run" not in text
-    assert "| min-cut |" in text and "| bad (random clicks) |" in text
+    assert "| min-cut |" in text and "| bad (misleading clicks) |" in text
+    assert "| perturbed largest-error user |" in text and "| min-cut, start coarse 0.85 |" in text
     assert "Kendall τ" in text  # the ordering against the paper's numbers
+    assert validate_report(text, min_seeds=1) == []  # every table has every column
+    assert "| – (no training) |" in text  # learning-free rows are not counted as seeds
     reference = _result(tmp_path, "a3c-relative-s0")
-    assert set(reference["evaluations"]) == {"good", "none", "bad", "init BG", "init coarse 0.85"}
+    assert set(reference["evaluations"]) == {
+        "good",
+        "none",
+        "bad",
+        "random",
+        "perturbed",
+        "init BG",
+        "init coarse 0.85",
+    }
+    assert reference["evaluations"]["bad"]["overrides"] == {"user": "misleading"}
     immediate = _result(tmp_path, "a3c-T1-s0")
     assert immediate["config"]["args"]["max_steps"] == 1
     assert len(immediate["evaluations"]["good"]["dice"][0]) == 6  # tested for T = 5 steps
@@ -161,7 +196,7 @@ def test_ablations_tiny_writes_every_table(tmp_path):
 
 
 def test_paper_profile_builds_with_the_papers_settings():
-    for name, count in (("reward_designs", 15), ("ablations", 38)):
+    for name, count in (("reward_designs", 25), ("ablations", 62)):
         built = suite.build_suite(name, "paper")
         assert len(built.cells) == count
         for cell in built.cells:
@@ -171,8 +206,26 @@ def test_paper_profile_builds_with_the_papers_settings():
             assert args.max_steps == (1 if cell.group == "a3c-T1" else 5)
             if cell.trained:
                 assert args.lr == 1e-4 and args.device == "auto" and args.seed == cell.seed
-    quick = suite.build_suite("ablations", "quick")
-    assert {cell.seed for cell in quick.cells if cell.trained} == {0, 1}
+    for name in ("reward_designs", "ablations"):
+        quick = suite.build_suite(name, "quick")
+        assert {cell.seed for cell in quick.cells if cell.trained} == {0, 1, 2, 3, 4}
+
+
+def test_quick3d_profile_builds_3d_cells_shared_between_the_suites():
+    configs = {}
+    for name in ("reward_designs", "ablations"):
+        built = suite.build_suite(name, "quick3d")
+        assert {cell.seed for cell in built.cells if cell.trained} == {0, 1, 2, 3, 4}
+        for cell in built.cells:
+            args = suite.cell_args(cell, built.profile)
+            assert args.shape == (16, 32, 32)
+            assert (args.clicks_per_step, args.initial_clicks) == (5, 5)
+            if cell.trained:
+                assert args.threads == 1 and args.device == "cpu"
+            configs.setdefault(cell.name, []).append(suite.cell_config(cell, built.profile))
+    shared = [name for name, found in configs.items() if len(found) == 2]
+    assert "a3c-relative-s4" in shared and "mecca-confidence-s0" in shared
+    assert all(configs[name][0] == configs[name][1] for name in shared)  # one run serves both
 
 
 def test_bad_inputs_raise_config_errors_that_say_what_to_do(tmp_path, capsys):
