@@ -15,8 +15,8 @@
 * ``OUT/<suite>.png`` — Dice vs step, one line per row (mean over seeds, band = 95 % CI),
   one panel per per-step table (MECCA Fig. 9 for ``reward_designs``);
 * ``OUT/<suite>_curves.png`` — the learning curve of every trained cell (the final Dice of its
-  training episodes per update, from ``run/scalars.jsonl``), one panel per row group, so one
-  can see whether the budget has flattened them.
+  training episodes per update, from ``run/scalars.jsonl``, against their start Dice), one
+  panel per row group, so one can see whether the budget has flattened them.
 
 Statistics. A row's value at a step = the mean over seeds of the mean over the test cases; its
 ± = the half-width of the two-sided 95 % Student-t confidence interval over seeds,
@@ -803,16 +803,29 @@ def write_png(
     atomic_write(path, lambda stream: figure.savefig(stream, format="png", dpi=110))
 
 
-def training_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """``(updates, values, name)`` of a run's learning curve from ``scalars.jsonl``.
+@dataclass
+class TrainingCurve:
+    """A run's learning curve: a value per logged update, and the episodes' start Dice."""
+
+    updates: np.ndarray
+    values: np.ndarray
+    name: str
+    """what ``values`` are: the final Dice of the training episodes (%), or their return"""
+    start: float = math.nan
+    """mean Dice (%) of the training episodes before any step, NaN if not logged"""
+
+
+def training_curve(run_dir: Path) -> TrainingCurve | None:
+    """A run's learning curve from ``scalars.jsonl``, None without a log.
 
     The final Dice (%) of the training episodes per logged update (``charts/final_dice``),
-    or the episode return where no Dice is logged; None without a log.
+    or the episode return where no Dice is logged.
     """
     path = Path(run_dir) / "scalars.jsonl"
     if not path.exists():
         return None
     points: dict[str, list[tuple[float, float]]] = {"dice": [], "return": []}
+    starts: list[float] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
@@ -820,12 +833,15 @@ def training_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray, str] | None:
             continue
         if "charts/final_dice" in record:
             points["dice"].append((float(record["step"]), 100.0 * record["charts/final_dice"]))
+            if "charts/initial_dice" in record:
+                starts.append(100.0 * record["charts/initial_dice"])
         elif "charts/episode_return" in record:
             points["return"].append((float(record["step"]), record["charts/episode_return"]))
     for name, found in (("final Dice of training episodes (%)", "dice"), ("return", "return")):
         if points[found]:
             updates, values = np.asarray(points[found]).T
-            return updates, values, name
+            start = float(np.mean(starts)) if starts and found == "dice" else math.nan
+            return TrainingCurve(updates, values, name, start)
     return None
 
 
@@ -845,12 +861,16 @@ def write_curves_png(suite: Suite, out_dir: Path, path: Path) -> None:
     figure, axes = _figure(max(1, len(groups)), 4, 4.2, 3.0)
     for axis, group in zip(axes, groups, strict=False):
         ylabel = ""
+        starts = []
         for cell in _row_cells(suite, group):
             curve = training_curve(cell_dir(out_dir, cell) / "run")
             if curve is None:
                 continue
-            updates, values, ylabel = curve
-            axis.plot(updates, _smooth(values), lw=1.0, label=f"seed {cell.seed}")
+            ylabel = curve.name
+            axis.plot(curve.updates, _smooth(curve.values), lw=1.0, label=f"seed {cell.seed}")
+            starts.append(curve.start)
+        if starts and np.isfinite(starts).all():
+            axis.axhline(float(np.mean(starts)), color="0.5", ls=":", lw=1.0, label="start")
         axis.set_title(group, fontsize=9)
         axis.set_xlabel("update")
         axis.set_ylabel(ylabel or "final Dice (%)", fontsize=8)
