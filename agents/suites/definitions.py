@@ -193,40 +193,47 @@ PROFILES: dict[str, Profile] = {
             "on 2 cores)"
         ),
     ),
-    # The 3D profile: 16×32×32 volumes, each suite within about two hours on this 2-core CPU.
-    # Per-update cost measured here with the runner's settings (one torch thread, 4 envs × 5
-    # steps; CPU time of a 6-update run minus a 2-update run, over 4; the same method gives
-    # A3C 0.22 CPU-s at 32×32, the 0.24 quoted above): with 16 channels A3C 4.5 CPU-s per
-    # update (19× the 2D cost: 16× the voxels, 3×3×3 kernels), MECCA 12.7, InterCNN 4.2, R-Net
-    # 1.6, and a test episode 2 CPU-s; with 8 channels A3C 1.35, MECCA 4.3, InterCNN 2.2, R-Net
-    # 0.9 and a test episode ~0.8 CPU-s. Hence 8 channels and 16 test cases. The ablations
-    # suite alone (60 trained cells: 40 A3C-like, 5 T = 1, 5 MECCA, 10 supervised at 3/4 of the
-    # updates) costs ≈ 88.5 CPU-s per update of the budget plus ≈ 105 CPU-s per test case
-    # (35 + 3 × 20 + 40 variant evaluations): 80 updates and 16 cases give ≈ 8,800 CPU-s =
-    # 146 CPU-min, about 1.6 h two at a time at the 1.55 busy cores the quick run got (1.2 h
-    # on two idle cores); reward_designs alone (25 cells, ≈ 48.5 CPU-s per update) ≈ 75
-    # CPU-min, under an hour. Both suites in one --out share 15 cells: about 3 h together.
-    # An interrupted run resumes cell by cell (and a cell from its checkpoint).
+    # The 3D profile: 16×32×32 volumes, each suite within about two hours on this 2-core CPU,
+    # on the learners' quick3d presets (the 3D main job's data: mixed families, domain
+    # randomisation, difficulty 1.0, image-aware start). Per-update cost measured here with
+    # the runner's settings (one torch thread, 4 envs × 5 steps; process CPU time of a
+    # 6-update run minus a 2-update run, over 4; the same method gives A3C 0.22 CPU-s at
+    # 32×32, the 0.24 quoted above): with 16 channels A3C 4.5 CPU-s per update (19× the 2D
+    # cost: 16× the voxels, 3×3×3 kernels), MECCA 12.7, InterCNN 4.2, R-Net 1.6, a test episode
+    # 2 CPU-s; with 8 channels A3C 1.7, MECCA 4.2, InterCNN 1.7, R-Net 1.0, a test episode 0.75
+    # (MECCA 1.2, no-op 0.15, min-cut 0.3). Hence 8 channels and 16 test cases. The ablations
+    # suite alone (40 A3C-like cells, 5 T = 1, 5 MECCA, 10 supervised at 50 updates) costs
+    # ≈ 91 CPU-s per A3C/MECCA update of the budget + 13.6 per supervised update + ≈ 115
+    # CPU-s per test case (its 139 variant evaluations): 70 / 50 updates and 16 cases give
+    # ≈ 8,900 CPU-s = 148 CPU-min, about 1.6 h two at a time at the 1.55 busy cores the quick
+    # run got (1.25 h on two idle cores); reward_designs alone (25 cells, 55 CPU-s per
+    # update, 50 variant evaluations) ≈ 76 CPU-min, under an hour. Both suites in one --out
+    # share 15 cells: ≈ 172 CPU-min, under 2 h on idle cores. An interrupted run resumes cell
+    # by cell (and a cell from its checkpoint), so it can be continued in another session.
     "quick3d": Profile(
         name="quick3d",
-        preset="quick",
+        preset="quick3d",  # the learners' 3D presets (the 3D main job's data and schedules)
         seeds={"reward_designs": FIVE_SEEDS, "ablations": FIVE_SEEDS},
         common={
             **_PROTOCOL,
+            # the data, pinned so that the learning-free rows see the learners' cases
+            "difficulty": 1.0,
+            "family": "mixed",
+            "randomise": True,
             "shape": (16, 32, 32),
             "num_train_cases": 1000,
             "num_test_cases": 16,
-            "total_updates": 80,
+            "total_updates": 70,
             "num_envs": 4,
             "channels": 8,
             "threads": 1,
             "checkpoint_every_s": 60.0,
             "device": "cpu",
         },
-        per_learner={"intercnn": {"total_updates": 60}, "rnet": {"total_updates": 60}},
+        per_learner={"intercnn": {"total_updates": 50}, "rnet": {"total_updates": 50}},
         jobs=2,
         description=(
-            "3D 16×32×32 synthetic volumes, 80 updates per learner (60 supervised), 8-channel "
+            "3D 16×32×32 synthetic volumes, 70 updates per learner (50 supervised), 8-channel "
             "networks, 16 test cases, 5 seeds, two single-threaded cells at a time (each suite "
             "within about 2 h on 2 cores)"
         ),
@@ -428,7 +435,7 @@ def ablations_suite(profile: Profile, seeds: Sequence[int]) -> Suite:
         ),
         reference=_REFERENCE,
         note=(
-            "Initial segmentation: degraded ground truth with Dice 0.75 (a stand-in for "
+            "Initial segmentation: the start of the Protocol line, Dice 0.75 (a stand-in for "
             "IteR-MRL's V-Net start, 77.15). Paper column: IteR-MRL Table 2 (step 5). MECCA "
             "Table 1 reports MECCA 90.29 > IteR-MRL 88.94 > DeepIGeoS 88.32 ≈ InterCNN 88.26."
         ),

@@ -538,11 +538,13 @@ def provenance_lines(suite: Suite, out_dir: Path, session_wall_s: float | None) 
         f"# Benchmark `{suite.name}`, profile `{profile.name}`",
         "",
         f"- Profile: {profile.description} (learner presets `{profile.preset}`).",
-        f"- Data: synthetic {kind} {shape} (difficulty {args.difficulty}, data seed "
-        f"{args.data_seed}); {args.num_train_cases} training cases (`train2`), "
+        f"- Data: synthetic {kind} {shape} (family {args.family}"
+        f"{', domain-randomised' if args.randomise else ''}, difficulty {args.difficulty}, "
+        f"data seed {args.data_seed}); {args.num_train_cases} training cases (`train2`), "
         f"{args.num_test_cases} held-out test cases (`test`), one test episode per case.",
         f"- Size: {shape} voxels per case, spacing 1 mm.",
-        f"- Protocol: p(0) = degraded ground truth with Dice {args.target_dice}; "
+        f"- Protocol: p(0) = the {args.start.replace('_', '-')} start with Dice "
+        f"{args.target_dice}; "
         f"{args.initial_clicks} clicks on p(0), then {args.clicks_per_step} per step "
         f"(largest-error user unless a row says otherwise); T = {profile.eval_steps} at test, "
         f"greedy actions, evaluation seed {profile.eval_seed}.",
