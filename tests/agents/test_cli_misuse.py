@@ -188,3 +188,15 @@ def test_the_console_script_answers_help_and_unknown_commands_without_a_tracebac
     unknown = run("fly")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     assert unknown.stderr.strip().splitlines()[-1].startswith("segenv: error: unknown command")
+
+
+def test_help_needs_no_torch(tmp_path):
+    block = "import sys\nfor name in ('torch', 'stable_baselines3', 'tensorboard', 'tqdm'):\n"
+    block += "    sys.modules[name] = None  # as if segenv[learners] were not installed\n"
+    block += "from segenv_agents.cli import main\n"
+    block += "sys.exit(main(sys.argv[1:]))\n"
+    for argv in (["--help"], ["help"], ["train", "--help"], ["evaluate", "--help"], ["help", "x"]):
+        command = [sys.executable, "-c", block, *argv]
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert result.returncode == (2 if argv == ["help", "x"] else 0), result.stderr
+        assert "Traceback" not in result.stderr and "usage: segenv" in result.stdout + result.stderr

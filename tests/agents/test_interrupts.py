@@ -298,3 +298,27 @@ def test_an_interrupted_benchmark_keeps_its_finished_cells_and_continues(tmp_pat
     record = json.loads((stopped / "result.json").read_text())
     assert record["train"]["resumed"] and record["train"]["updates"] == 2
     assert _steps(stopped / "run") == [1, 2]
+
+
+@pytest.mark.parametrize("learner", ["a3c", "mecca", "intercnn"])
+def test_every_loop_learner_resumes_to_the_uninterrupted_weights(tmp_path, learner):
+    from segenv_agents import registry
+
+    args = dataclasses.replace(
+        registry.preset(learner, "quick"),
+        shape=(16, 16), num_train_cases=4, num_test_cases=2, channels=4,
+        shared_dilations=(1,), head_dilations=(1,), num_envs=1, threads=1,
+        checkpoint_every_s=1e9, total_updates=3, reward="gain_then_sigint",
+    )  # fmt: skip
+    module = registry.load(learner)
+    module.train(args, tmp_path / "full", show_progress=False)
+    SIGNALLED["armed"] = True
+    with pytest.raises(interrupts.Interrupted) as caught:
+        module.train(args, tmp_path / "split", show_progress=False)
+    assert caught.value.done == 1
+    module.train(args, tmp_path / "split", resume=True, show_progress=False)
+    full = load_checkpoint(tmp_path / "full" / "checkpoint.pt")
+    split = load_checkpoint(tmp_path / "split" / "checkpoint.pt")
+    assert split["updates"] == full["updates"] == 3
+    for key, value in full["model"].items():
+        assert torch.equal(value, split["model"][key]), key
