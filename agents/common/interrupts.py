@@ -186,7 +186,9 @@ def handle_signals(checkpoint_signal: int | None = None) -> Iterator[None]:
     extra = checkpoint_signal if checkpoint_signal is not None else checkpoint_signal_from_env()
     if extra is not None and extra not in wanted:
         wanted.append(extra)
-    outermost = state.installed == 0 or state.owner != os.getpid()
+    # A forked child (a benchmark cell, an A3C worker) inherits its parent's handlers and
+    # stays a child: it records signals and leaves quitting to the parent.
+    outermost = state.installed == 0
     if outermost:
         state.owner = os.getpid()
         state.requested = None

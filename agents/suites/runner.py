@@ -204,10 +204,11 @@ def _train(
     cell: Cell, args: EnvArgs, run_dir: Path, config: Mapping[str, Any], show_progress: bool
 ) -> dict[str, Any]:
     start, cpu_start = time.perf_counter(), process_cpu_s()
-    resumed = (run_dir / CHECKPOINT_NAME).exists()
+    resumed = any(run_dir.glob("checkpoint.*"))  # checkpoint.pt, or SB3's checkpoint.zip
     updates = None
     if cell.trained:
-        registry.load(cell.learner).train(args, run_dir, resume=True, show_progress=show_progress)
+        learner = registry.load(cell.learner)
+        learner.train(args, run_dir, resume=resumed, show_progress=show_progress)
         state = load_checkpoint(run_dir / CHECKPOINT_NAME)
         updates = None if state is None else state.get("updates")
     return {
@@ -438,7 +439,7 @@ def _run_parallel(
                         show_progress, f"[{finished}/{len(cells)}] {name}: done ({elapsed:.1f} min)"
                     )
                 signum = interrupts.stop_requested()
-                if signum is not None and pending:
+                if (signum is not None or stopped) and pending:  # a stopped cell stops the rest
                     for future in pending:
                         future.cancel()
                     pending = {future for future in pending if not future.cancelled()}
@@ -447,11 +448,15 @@ def _run_parallel(
             raise
     signum = interrupts.stop_requested()
     if stopped or signum is not None:
-        first = stopped[0][1] if stopped else interrupts.Interrupted(signum or 2, saved=False)
-        running = [cell for cell, stop in stopped if stop.done is not None]
-        saved = any(stop.saved for _, stop in stopped)
-        error = interrupts.Interrupted(first.signum, saved=saved)
-        raise _suite_interrupted(error, suite, out, running) from None
+        running = [(cell, stop) for cell, stop in stopped if stop.done is not None]
+        if len(running) == 1:  # where that cell stopped
+            error = running[0][1]
+        else:
+            first = stopped[0][1] if stopped else interrupts.Interrupted(signum or 2)
+            saved = any(stop.saved for _, stop in stopped)
+            error = interrupts.Interrupted(first.signum, saved=saved)
+        cells = [cell for cell, _ in running]
+        raise _suite_interrupted(error, suite, out, cells) from None
 
 
 def relative_cost(cell: Cell, profile: Profile) -> float:

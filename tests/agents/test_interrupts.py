@@ -322,3 +322,19 @@ def test_every_loop_learner_resumes_to_the_uninterrupted_weights(tmp_path, learn
     assert split["updates"] == full["updates"] == 3
     for key, value in full["model"].items():
         assert torch.equal(value, split["model"][key]), key
+
+
+def test_parallel_cells_stop_with_a_checkpoint_and_the_suite_continues(tmp_path):
+    built = runner.build_suite("reward_designs", "tiny", designs=["gain_then_sigint"])
+    SIGNALLED["armed"] = True  # the forked cells inherit it; the signalled cell stops
+    with pytest.raises(interrupts.Interrupted) as caught:
+        runner.run_suite(built, tmp_path, show_progress=False, jobs=2)
+    SIGNALLED["armed"] = False
+    assert caught.value.line.startswith(
+        "interrupted in cell a3c-gain_then_sigint-s0 at update 1/2; checkpoint saved; "
+    )
+    stopped = tmp_path / "cells" / "a3c-gain_then_sigint-s0"
+    assert load_checkpoint(stopped / "run" / "checkpoint.pt")["updates"] == 1
+    runner.run_suite(built, tmp_path, show_progress=False, jobs=2)
+    record = json.loads((stopped / "result.json").read_text())
+    assert record["train"]["resumed"] and record["train"]["updates"] == 2
