@@ -100,9 +100,15 @@ def dataset_env_kwargs(args: Any, split: str) -> dict[str, Any]:
             "this run on --dataset has no coarse network yet; `segenv train --dataset` trains "
             "it (or call segenv_agents.coarse.prepare_dataset_run)"
         )
+    folder = probabilities_folder(args.coarse)
+    if not folder.is_dir():
+        raise ConfigError(
+            f"the coarse network's probabilities {folder} are gone (a cleaned cache?); "
+            "`segenv train LEARNER --out RUN --resume` computes them again"
+        )
     return {
         "dataset": split_source(args, split),
         "augment": SPLIT_GROUPS[split] == "train2",
         "initialiser": "probability_files",
-        "initialiser_kwargs": {"folder": str(probabilities_folder(args.coarse))},
+        "initialiser_kwargs": {"folder": str(folder)},
     }
