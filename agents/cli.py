@@ -389,18 +389,22 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--flips", action="store_true", help="also voxels fixed / broken per step and policy"
     )
+    parser.add_argument("--render", type=Path, metavar="DIR", help="draw 2 episodes as PNG strips")
+    parser.add_argument("--gif", action="store_true", help="with --render: animated GIFs too")
     parser.add_argument("--debug", action="store_true", help=f"show tracebacks ({DEBUG_ENV}=1)")
     return parser
 
 
 def evaluate_command(argv: Sequence[str]) -> int:
-    """``segenv evaluate DIR [--split test|train] [--episodes N] [--dataset PATH]``."""
+    """``segenv evaluate DIR [--split test|train] [--episodes N] [--dataset PATH] [--render D]``."""
     namespace = evaluate_parser().parse_args(argv)
     run: Path = namespace.run
     if not run.exists():
         raise ConfigError(f"{run} does not exist; give a run directory written by segenv train")
     if not run.is_dir():
         raise ConfigError(f"{run} is a file; give a run directory written by segenv train")
+    if namespace.render is not None:
+        check_out_dir(namespace.render, "--render")
     read_config(run)  # a missing or damaged config.json: one line, before torch loads
     from .compare import evaluate_run
 
@@ -418,6 +422,12 @@ def evaluate_command(argv: Sequence[str]) -> int:
     print(text)
     name = f"eval_{namespace.split}.json" if namespace.dataset is None else "eval_dataset.json"
     atomic_write_text(run / name, json.dumps(record, indent=2) + "\n")
+    if namespace.render is not None:
+        from .episode_render import render_run
+
+        kwargs = {"split": namespace.split, "dataset": namespace.dataset, "seed": namespace.seed}
+        for path in render_run(run, namespace.render, gif=namespace.gif, **kwargs):
+            print(f"wrote {path}")
     return 0
 
 

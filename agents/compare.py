@@ -37,14 +37,22 @@ Rows = dict[str, tuple[Policy, dict[str, Any]]]
 """``row name -> (policy, env overrides)``, as :func:`compare_policies` takes them."""
 
 
-def comparison_rows(learner: str, policy: Policy, trained_user: str, *, baselines: bool) -> Rows:
-    """The rows of ``segenv evaluate``: baselines, the agent, as trained, and without clicks."""
-    standard = {"actions": "paper", "state": "probability"}  # the scripted rows' own env
+SCRIPTED_ENV = {"actions": "paper", "state": "probability"}
+"""The env overrides of the learning-free rows (their own action set and state)."""
+
+
+def comparison_rows(
+    learner: str, policy: Policy, trained_user: str, *, min_cut: Policy | None
+) -> Rows:
+    """The rows of ``segenv evaluate``: baselines, the agent, as trained, and without clicks.
+
+    The learning-free baselines are rows only when ``min_cut`` (the min-cut row's policy) is given.
+    """
     rows: Rows = {}
-    if baselines:
-        rows["initial segmentation (no-op)"] = (noop_policy, standard)
-        rows["hint follower (no learning)"] = (hint_follower_policy, standard)
-        rows["min-cut (no learning)"] = (GraphCutPolicy(), standard)
+    if min_cut is not None:
+        rows["initial segmentation (no-op)"] = (noop_policy, SCRIPTED_ENV)
+        rows["hint follower (no learning)"] = (hint_follower_policy, SCRIPTED_ENV)
+        rows["min-cut (no learning)"] = (min_cut, SCRIPTED_ENV)
     rows[learner] = (policy, {})
     if trained_user not in ("largest_error", "none"):
         rows[f"{learner}, user={trained_user} (as trained)"] = (policy, {"user": trained_user})
@@ -63,7 +71,7 @@ def run_env_kwargs(args: RunArgs, split: str, dataset: str | None) -> dict[str, 
         raise ConfigError(
             f"--dataset needs a run trained on 3D volumes; this one used shape={args.shape}"
         )
-    # another folder: all its cases, from the synthetic protocol's start (a degraded truth)
+    # another folder: all its cases, from the run's synthetic start (`start`: no coarse network)
     plain = dataclasses.replace(args, dataset="", splits="", coarse="")
     kwargs = evaluation_env_kwargs(plain, split)
     kwargs["dataset"] = dataset
@@ -108,7 +116,11 @@ def evaluate_run(
         return gym.make(env_id, **{**base, **overrides})
 
     policy = learner.load_policy(run, greedy=greedy, device=device)
-    rows = comparison_rows(name, policy, args.user, baselines=baselines)
+    min_cut = None
+    if baselines:  # min-cut's λ is chosen on the run's training cases, σ per image
+        training = evaluation_env_kwargs(args, "train", **SCRIPTED_ENV)
+        min_cut = GraphCutPolicy.tuned(gym.make(env_id, **training))
+    rows = comparison_rows(name, policy, args.user, min_cut=min_cut)
     start = time.perf_counter()
     counts = {row: VoxelFlips() for row in rows} if flips else None
     results = compare_policies(make_env, rows, episodes, seed=seed, flips=counts)

@@ -138,6 +138,16 @@ CONFIGS: dict[str, Args] = {
         confidence_weight="shifted",
         entropy_coef=0.1,
     ),
+    # The 3D main-job settings of A3C (quick3d) with MECCA's pieces as in "quick"; an update
+    # costs about twice A3C's (the confidence network's forward and backward), so 300 updates.
+    "quick3d": _preset(
+        a3c.CONFIGS["quick3d"],
+        total_updates=300,
+        lr_decay_every=120,
+        confidence_lr=1e-3,
+        confidence_weight="shifted",
+        entropy_coef=0.1,
+    ),
     # MECCA §4.1: lr 1e-4 for both networks, α = 0.8, β = 1, P-Net heads (two blocks), the
     # protocol's 25 clicks at step 0.
     "paper": _preset(
@@ -322,6 +332,7 @@ def _a3c_loss(
     args: Args,
     device: torch.device,
     mask: torch.Tensor | None = None,
+    update: int = 0,
 ) -> a3c.LossTerms:
     return a3c.actor_critic_loss(
         torch.stack(logits),
@@ -331,7 +342,7 @@ def _a3c_loss(
         gamma=args.gamma,
         advantage=args.advantage,
         value_coef=args.value_coef,
-        entropy_coef=args.entropy_coef,
+        entropy_coef=a3c.entropy_weight(args, update),
         reward_conv=model.actor_critic.reward_conv,
         mask=None if mask is None else mask.to(device),
     )
@@ -444,7 +455,7 @@ class Trainer:
         )
         labels = _labels(self.labeled_envs, self.action_shape)
         reward_maps = torch.as_tensor(rollout.reward_maps)
-        loss = _a3c_loss(model, rollout, logits, values, reward_maps, args, device)
+        loss = _a3c_loss(model, rollout, logits, values, reward_maps, args, device, update=index)
         _step(model.actor_critic.parameters(), self.optimizer, loss.total, args.max_grad_norm, lr)
         confidence, accuracy = _confidence_step(model, rollout, labels, deltas, device)
         _step(
@@ -479,7 +490,7 @@ class Trainer:
         simulated = simulated_label(delta_maps, confidences)
         mask = confident_mask(confidences, delta)
         rewards = simulated_rewards(rollout, simulated, confidences, args, self.eps)
-        loss = _a3c_loss(model, rollout, logits, values, rewards, args, device, mask)
+        loss = _a3c_loss(model, rollout, logits, values, rewards, args, device, mask, index)
         _step(model.actor_critic.parameters(), self.optimizer, loss.total, args.max_grad_norm, lr)
         truth = _labels(envs, self.action_shape).unsqueeze(0)
         accuracy = ((simulated == truth).float() * mask).sum() / mask.sum().clamp(min=1.0)

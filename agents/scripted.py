@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from .common.config import EnvArgs, env_id_of, env_kwargs
-from .common.evaluation import Policy, evaluate_policy
+from .common.evaluation import Policy, evaluate_policy, state_channels
 
 
 def _deltas(env: gym.Env) -> np.ndarray:
@@ -29,7 +29,8 @@ def noop_policy(observation: np.ndarray, env: gym.Env) -> np.ndarray:
     deltas = _deltas(env)
     up_small = int(np.argmin(np.where(deltas > 0, deltas, np.inf)))
     down_small = int(np.argmax(np.where(deltas < 0, deltas, -np.inf)))
-    return np.where(observation[-3] >= 0.5, up_small, down_small)
+    _, probability, _, _ = state_channels(observation, env)
+    return np.where(probability >= 0.5, up_small, down_small)
 
 
 def random_policy(observation: np.ndarray, env: gym.Env) -> np.ndarray:
@@ -46,7 +47,7 @@ def hint_follower_policy(
     the smallest step that sharpens the current prediction.
     """
     deltas = _deltas(env)
-    probability, hint_pos, hint_neg = observation[-3], observation[-2], observation[-1]
+    _, probability, hint_pos, hint_neg = state_channels(observation, env)
     up_small = int(np.argmin(np.where(deltas > 0, deltas, np.inf)))
     down_small = int(np.argmax(np.where(deltas < 0, deltas, -np.inf)))
     action = np.where(probability >= 0.5, up_small, down_small)

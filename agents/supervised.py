@@ -96,6 +96,25 @@ def _presets(variant: str) -> dict[str, Args]:
             threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
             checkpoint_every_s=60.0,
         ),
+        # The 3D main-job data of A3C's quick3d (16×32×32, image-aware start at difficulty 1,
+        # mixed families, domain randomisation).
+        "quick3d": Args(
+            variant=variant,
+            state=state,
+            shape=(16, 32, 32),
+            difficulty=1.0,
+            family="mixed",
+            randomise=True,
+            num_train_cases=400,
+            num_test_cases=50,
+            total_updates=300,
+            num_envs=4,
+            channels=16,
+            head_dilations=(2, 1),
+            lr=1e-3,
+            threads=1,
+            checkpoint_every_s=60.0,
+        ),
         "paper": Args(
             variant=variant,
             state=state,

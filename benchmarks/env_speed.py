@@ -1,12 +1,13 @@
 """Env speed: reset and step of InteractiveSeg3D-v0, with a per-phase breakdown.
 
-Times the real env (geodesic hints, 5 clicks per step, largest-error user, degraded-truth
-start) on realistic states — a hint-following policy's episodes — and the straightforward
-reference of ``reference_step.py`` on the *same* states in the same run, then prints medians
-and speed-ups. Run: ``python benchmarks/env_speed.py`` (``--quick`` for a short run).
-``--vector`` runs ``vector_speed.py`` instead (volumes/s and voxel-agent steps/s of the vector
-envs, the batched torch env and the PettingZoo view against the reference env); the flags
-after it are ``vector_speed.py``'s own, e.g. ``--vector --quick --profile``.
+Times the real env (geodesic hints, 5 clicks per step, largest-error user, the image-aware
+start; ``--start degraded_truth`` for the smooth one) on realistic states — a hint-following
+policy's episodes — and the straightforward reference of ``reference_step.py`` on the *same*
+states in the same run, then prints medians and speed-ups. Run:
+``python benchmarks/env_speed.py`` (``--quick`` for a short run). ``--vector`` runs
+``vector_speed.py`` instead (volumes/s and voxel-agent steps/s of the vector envs, the batched
+torch env and the PettingZoo view against the reference env); the flags after it are
+``vector_speed.py``'s own, e.g. ``--vector --quick --profile``.
 """
 
 from __future__ import annotations
@@ -162,6 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--vector", action="store_true", help="run vector_speed.py (flags after it are its own)"
     )
+    parser.add_argument(
+        "--start",
+        default="image_aware",
+        help="initialiser of p(0) (default: the learners' image-aware start)",
+    )
     args = parser.parse_args(argv)
     sizes = SIZES[:2] if args.quick else SIZES
     if args.sizes:
@@ -170,14 +176,14 @@ def main(argv: list[str] | None = None) -> None:
         f"segenv env speed · {platform.processor() or platform.machine()} · "
         f"{os.cpu_count()} cores · python {platform.python_version()} · numpy {np.__version__}"
     )
-    print("config: geodesic hints, 5 clicks/step, largest_error user, degraded_truth start,")
+    print(f"config: geodesic hints, 5 clicks/step, largest_error user, {args.start} start,")
     print("        hint-following policy; medians; reference = benchmarks/reference_step.py\n")
     for shape in sizes:
         voxels = int(np.prod(shape))
         big = voxels > 2_000_000
         episodes = 2 if big else (6 if args.quick else 20)
         repeats = 3 if big else (10 if args.quick else 30)
-        env = InteractiveSegEnv(shape=shape, num_cases=2)
+        env = InteractiveSegEnv(shape=shape, num_cases=2, initialiser=args.start)
         start = time.perf_counter()
         env.reset(seed=0, options={"case_index": 0})
         first_reset = 1000 * (time.perf_counter() - start)
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         d, h, w = shape
         print(f"## volume {d}x{h}x{w} (D, H, W) = {voxels:,} voxel agents")
         print(f"reset: first visit of a case {first_reset:.1f} ms (generation + distance maps)")
-        print(f"reset: cached case {reset_ms:.2f} ms")
+        print(f"reset: cached case {reset_ms:.2f} ms = {reset_ms / step_ms:.2f} steps")
         target = TARGETS_MS.get(shape)
         verdict = "" if target is None else f"  (target <= {target:g} ms: "
         if target is not None:

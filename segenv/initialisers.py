@@ -195,6 +195,25 @@ def _volume_matched(logits: np.ndarray, label_size: int) -> np.ndarray:
     return logits - float(np.partition(flat, rank)[rank])
 
 
+def _solve_increasing(
+    fn: Callable[[float], float], target: float, tolerance: float, steps: int = 40
+) -> float:
+    """The ``x >= 0`` whose ``fn(x)`` (non-decreasing) is nearest ``target``, by bisection."""
+    low, high = 0.0, 1.0
+    while fn(high) < target and high < 1e4:
+        low, high = high, 4.0 * high
+    best, best_gap = high, abs(fn(high) - target)
+    for _ in range(steps):
+        middle = 0.5 * (low + high)
+        value = fn(middle)
+        if abs(value - target) < best_gap:
+            best, best_gap = middle, abs(value - target)
+        if best_gap <= tolerance:
+            break
+        low, high = (middle, high) if value < target else (low, middle)
+    return best
+
+
 def _case_noise(case: Case, smoothness: float) -> np.ndarray:
     """A smooth unit-std field drawn from a seed taken from the case's contents."""
     digest = zlib.crc32(np.packbits(case.label).tobytes())
@@ -218,25 +237,26 @@ def _image_aware(
     label = case.label
     label_size = int(np.count_nonzero(label))
     evidence = appearance_logit(case.image, label, case.spacing, smoothing=smoothing, shell=shell)
+    field = functools.cache(lambda: _case_noise(case, noise_smoothness))
     if noise > 0:  # more varied errors than the coarse network's (off by default)
-        evidence = evidence + np.float32(noise) * _case_noise(case, noise_smoothness)
+        evidence = evidence + np.float32(noise) * field()
     prior = np.tanh(signed_distance(label, case.spacing) / prior_radius)
 
-    def dice_at(weight: float) -> float:
-        logits = _volume_matched(evidence + np.float32(weight) * prior, label_size)
-        return _dice_of(logits, label, label_size)
+    def logits_at(weight: float, blur: float) -> np.ndarray:
+        logits: np.ndarray = evidence + np.float32(weight) * prior
+        if blur > 0:
+            logits = logits + np.float32(blur) * field()
+        return _volume_matched(logits, label_size)
 
-    low, high = 0.0, 1.0
-    while dice_at(high) < target_dice and high < 1e4:  # a prior weight that reaches the target
-        low, high = high, 4.0 * high
-    weight = high
-    for _ in range(40):
-        achieved = dice_at(weight)
-        if abs(achieved - target_dice) <= tolerance:
-            break
-        low, high = (weight, high) if achieved < target_dice else (low, weight)
-        weight = 0.5 * (low + high)
-    logits = _volume_matched(evidence + np.float32(weight) * prior, label_size)
+    def dice_at(weight: float, blur: float) -> float:
+        return _dice_of(logits_at(weight, blur), label, label_size)
+
+    if dice_at(0.0, 0.0) <= target_dice + tolerance:  # the shape prior raises Dice to the target
+        weight = _solve_increasing(lambda w: dice_at(w, 0.0), target_dice, tolerance)
+        logits = logits_at(weight, 0.0)
+    else:  # appearance alone is already better: blur it with smooth noise until it is not
+        amount = _solve_increasing(lambda a: -dice_at(0.0, a), -target_dice, tolerance)
+        logits = logits_at(0.0, amount)
     probability = special.expit(logits / temperature).astype(np.float32)
     probability.flags.writeable = False
     return probability
@@ -266,8 +286,10 @@ def image_aware_init(
     field), ``d`` the ground truth's signed distance (the shape knowledge a network learns), ``b``
     the shift that makes the predicted volume equal the object's (as many missed voxels as false
     ones), and ``w`` found by bisection so that the Dice of ``p >= 0.5`` is within ``tolerance``
-    of ``target_dice`` (or as close as the case allows: appearance alone, ``w = 0``, may already
-    do better). ``p = sigmoid(logit / temperature)``. So the errors are where
+    of ``target_dice``. Where appearance alone (``w = 0``) already does better than the
+    target, ``w = 0`` and the evidence is blurred instead by a smooth noise field (seeded by the
+    case's contents) scaled by bisection until the target is met.
+    ``p = sigmoid(logit / temperature)``. So the errors are where
     appearance and truth disagree: low-contrast lobes and thin parts are missed, look-alike
     tissue near and far is taken, blurred boundaries shift; an image-only CNN cannot undo them
     (``benchmarks/start_realism.py`` measures it), while clicks carry the missing information.

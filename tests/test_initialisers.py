@@ -85,7 +85,7 @@ def ambiguous_case():
     return make_case(image.astype(np.float32), label), xx >= 14, lookalike
 
 
-@pytest.mark.parametrize("target", [0.7, 0.8, 0.9])
+@pytest.mark.parametrize("target", [0.4, 0.6, 0.8, 0.9])  # 0.4, 0.6: below appearance alone
 def test_image_aware_hits_target_dice_with_balanced_errors(ambiguous_case, target):
     case, _, _ = ambiguous_case
     p0 = initial_probability("image_aware", case, np.random.default_rng(0), target_dice=target)

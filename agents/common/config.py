@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from segenv.data.synthetic import SyntheticSource, synthetic_splits
+from segenv.data.synthetic import DOMAIN_RANDOMISATION, SyntheticSource, synthetic_splits
 from segenv.errors import ConfigError
 
 
@@ -30,8 +30,19 @@ class EnvArgs:
     """held-out synthetic test cases (the `test` split)"""
     data_seed: int = 0
     """chooses the family of disjoint synthetic splits (segenv.data.synthetic_splits)"""
+    start: str = "image_aware"
+    """p(0): 'image_aware' (errors where the image is ambiguous, like a coarse CNN's), 'degraded'
+    (the truth's shape perturbed by smooth noise: image-independent errors a CNN undoes)"""
     target_dice: float = 0.75
-    """Dice of the degraded-truth initial segmentation p(0)"""
+    """Dice of the initial segmentation p(0)"""
+    family: str = "lesion"
+    """synthetic object families of the train and test cases: a name of segenv.data.FAMILIES,
+    several joined by commas, 'mixed' (segenv.data.TRAINING_FAMILIES) or 'all'"""
+    test_family: str = ""
+    """families of the test cases if not `family` (e.g. 'tubes', the held-out family)"""
+    randomise: bool = False
+    """domain randomisation of the synthetic cases (segenv.data.DOMAIN_RANDOMISATION's knobs but
+    the family: both polarities, per-case contrast, noise, bias, blur, texture, thick slices)"""
     initial_clicks: int = 5
     """clicks on p(0) before the first step (IteR-MRL Table 2 protocol: 5)"""
     clicks_per_step: int = 5
@@ -50,6 +61,9 @@ class EnvArgs:
     """'probability' or 'binary' (p >= 0.5 in the observation, IteR-MRL Table 4)"""
     gamma: float = 0.95
     """discount γ of eq 5 and 7"""
+    step_channel: bool = False
+    """add the channel t / T to the observation (a time-aware state: the agent can tell its
+    last step, where an untimed policy's drift towards 0.5 flips voxels)"""
 
     # --- real data (IteR-MRL §4.1 on a NIfTI folder; see segenv_agents.common.datasets) ---
     dataset: str = ""
@@ -102,6 +116,7 @@ def synthetic_split(args: EnvArgs, split: str) -> SyntheticSource:
         raise ConfigError(f"split={split!r} is unknown; use 'train' or 'test'")
     check_shape(args.shape)
     volume = (1, *args.shape) if len(args.shape) == 2 else tuple(args.shape)
+    knobs = {k: v for k, v in DOMAIN_RANDOMISATION.items() if k != "family"}
     splits = synthetic_splits(
         volume,
         num_train1=args.num_train_cases,
@@ -109,9 +124,34 @@ def synthetic_split(args: EnvArgs, split: str) -> SyntheticSource:
         num_test=args.num_test_cases,
         seed=args.data_seed,
         difficulty=args.difficulty,
+        family=families(args.family),
+        test_family=families(args.test_family) if args.test_family else None,
         cache_size=max(args.num_train_cases, args.num_test_cases),
+        **(knobs if args.randomise else {}),
     )
     return splits.train2 if split == "train" else splits.test
+
+
+def families(text: str) -> str | tuple[str, ...]:
+    """A ``family`` field as :func:`~segenv.data.synthetic.synthetic_splits` takes it."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ConfigError(f"family={text!r} names no family; use e.g. 'lesion' or 'mixed'")
+    return names[0] if len(names) == 1 else names
+
+
+STARTS = {"image_aware": "image_aware", "degraded": "degraded_truth"}
+"""``start`` names and the initialisers behind them."""
+
+
+def initial_segmentation(args: EnvArgs) -> dict[str, Any]:
+    """The ``initialiser`` and ``initialiser_kwargs`` of ``args.start``."""
+    if args.start not in STARTS:
+        raise ConfigError(f"start={args.start!r} is unknown; use one of {sorted(STARTS)}")
+    return {
+        "initialiser": STARTS[args.start],
+        "initialiser_kwargs": {"target_dice": args.target_dice},
+    }
 
 
 def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[str, Any]:
@@ -128,8 +168,8 @@ def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[st
         "actions": args.actions,
         "state": args.state,
         "gamma": args.gamma,
-        "initialiser": "degraded_truth",
-        "initialiser_kwargs": {"target_dice": args.target_dice},
+        "step_channel": args.step_channel,
+        **initial_segmentation(args),
     }
     if args.dataset:  # real data: the split's cases, the coarse network's p(0), augmentation
         from .datasets import dataset_env_kwargs

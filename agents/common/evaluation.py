@@ -27,6 +27,18 @@ Policy = Callable[[np.ndarray, gym.Env], np.ndarray]
 """``policy(observation, env) -> action`` for one env (the env gives clicks, deltas, ...)."""
 
 
+def state_channels(
+    observation: np.ndarray, env: gym.Env
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The image ``(M, ...)``, ``p``, ``h+`` and ``h-`` of one observation of ``env``.
+
+    Indexed after the env's M image channels, so an optional last channel (``step_channel``)
+    does not shift them.
+    """
+    m = int(env.unwrapped.num_modalities)  # type: ignore[attr-defined]
+    return observation[:m], observation[m], observation[m + 1], observation[m + 2]
+
+
 def flip_counts(before: np.ndarray, after: np.ndarray, label: np.ndarray) -> tuple[int, int]:
     """Voxels one step turned correct (``fixed``) and turned wrong (``broken``).
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import os
 import warnings
@@ -227,7 +228,10 @@ def ordering_line(summaries: Mapping[str, RowSummary]) -> str:
     rows = [s for s in summaries.values() if s.dice_mean is not None]
     if len(rows) < 2:
         return ""
-    here = " > ".join(s.label for s in sorted(rows, key=lambda s: -s.final))
+    ranked = sorted(rows, key=lambda s: -s.final)
+    here = ranked[0].label
+    for above, below in itertools.pairwise(ranked):  # a tie as printed reads "="
+        here += f" {'=' if _fmt(above.final) == _fmt(below.final) else '>'} {below.label}"
     text = f"Order here (final Dice): {here}."
     with_paper = [s for s in rows if s.paper is not None]
     if len(with_paper) >= 2:
@@ -284,6 +288,8 @@ def _data_line(args: Any, kind: str, shape: str) -> str:
 def _start_of(args: Any) -> str:
     if getattr(args, "dataset", ""):
         return "the coarse network's probability (trained on `train1`)"
+    if getattr(args, "start", "degraded") == "image_aware":
+        return f"the image-aware start (errors where the image misleads), Dice {args.target_dice}"
     return f"degraded ground truth with Dice {args.target_dice}"
 
 

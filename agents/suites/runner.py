@@ -83,8 +83,9 @@ def load_cell_policy(cell: Cell, run_dir: Path, args: EnvArgs) -> Policy:
         return noop_policy
     if cell.learner == "hint_follower":
         return hint_follower_policy
-    if cell.learner == "mincut":
-        return GraphCutPolicy()
+    if cell.learner == "mincut":  # λ chosen on the cell's training cases, σ per image
+        training = evaluation_env_kwargs(args, "train", actions="paper", state="probability")
+        return GraphCutPolicy.tuned(gym.make(env_id_of(args), **training))
     device = "auto" if isinstance(args, RunArgs) and args.device != "cpu" else "cpu"
     return registry.load(cell.learner).load_policy(run_dir, greedy=True, device=device)
 

@@ -5,7 +5,7 @@ checks from the project root::
 
     pytest course/02_reward_design
 
-Everything you need is in this step's README.md. Step 5 uses your ``balanced_gain`` again.
+Everything you need is in this step's README.md. Step 6 uses your ``balanced_gain`` again.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Step 3 exercise: tabular voxel agents, independent or sharing one table.
 
-Fill in the three functions marked TODO (replace each ``raise NotImplementedError``); ``train``
-at the bottom is given and uses them. Then run the checks from the project root::
+Fill in the five functions marked TODO (replace each ``raise NotImplementedError``); ``train``
+and ``sharing_experiment`` at the bottom are given and use them. Then run the experiment and
+write what it measured into ``answers.py``. Check your work from the project root::
 
-    pytest course/03_multi_agent
+    python -m course.check 3        # one line per check
+    pytest course/03_multi_agent    # the same checks, with pytest's tracebacks
 
 Everything you need is in this step's README.md.
 """
@@ -76,9 +78,35 @@ def sample_average_update(
     raise NotImplementedError("step 3: write sample_average_update")
 
 
+def greedy_evaluation(
+    env: Any, values: np.ndarray, tables: np.ndarray, episodes: int, *, seed: int = 0
+) -> np.ndarray:
+    """Play ``episodes`` episodes with every agent greedy on its table; no learning, no ε.
+
+    Agent ``i`` (in ``env.possible_agents`` order, the layout of ``reset_array``) reads table
+    ``tables[i]`` at its :func:`state_index` state and takes the action of the highest value
+    (``argmax``; ties go to the lowest index). Episode ``e`` is reset with seed ``seed + e``.
+
+    Returns:
+        ``(episodes, 2)``: per episode ``[mean reward per step, final Dice]``, as ``train``.
+    """
+    # TODO: the loop of ``train`` below without exploration and without the update.
+    raise NotImplementedError("step 3: write greedy_evaluation")
+
+
+def visited_fraction(counts: np.ndarray) -> float:
+    """The fraction of (table, state) pairs in which at least one action was ever updated.
+
+    Args:
+        counts: ``(num_tables, NUM_STATES, K)`` update counts (``train`` returns them).
+    """
+    # TODO: a pair is visited when any of its K counts is positive.
+    raise NotImplementedError("step 3: write visited_fraction")
+
+
 def train(
     env: Any, shared: bool, episodes: int, *, epsilon: float = 0.1, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train tabular voxel agents on a ``segenv.marl.parallel_env`` (given, not a TODO).
 
     Every agent acts ε-greedily on its table's values for its state; after every step each
@@ -93,8 +121,8 @@ def train(
         seed: Seed of the exploration and of the first episode.
 
     Returns:
-        ``(values, history)``: the tables, and per episode ``[mean reward per step, final
-        Dice]`` (``(episodes, 2)``).
+        ``(values, counts, history)``: the tables, how often each cell was updated, and per
+        episode ``[mean reward per step, final Dice]`` (``(episodes, 2)``).
     """
     rng = np.random.default_rng(seed)
     num_agents, num_actions = len(env.possible_agents), env.num_actions
@@ -116,4 +144,49 @@ def train(
             steps += 1
             done = terminated or truncated
         history[episode] = rewards_sum / steps, info["dice"]
-    return values, history
+    return values, counts, history
+
+
+EXPERIMENT = {"shape": (16, 16), "episodes": 40, "held_out_episodes": 10, "seed": 0}
+"""The graded experiment of ``answers.py``: small enough to run in seconds"""
+
+
+def sharing_experiment(**settings: Any) -> dict[str, dict[str, float]]:
+    """Train both learners, then test them greedily on held-out cases (given, not a TODO).
+
+    Trains on 50 synthetic cases (``start_seed=0``) and tests on 20 others
+    (``start_seed=10_000``), 3×3 patches, 5 initial clicks, with :data:`EXPERIMENT`'s sizes
+    (override any with keyword arguments). Returns per learner (``"shared"``,
+    ``"independent"``): ``train_dice`` (mean final Dice of the last quarter of training),
+    ``held_out_reward`` and ``held_out_dice`` (mean reward per step and mean final Dice on the
+    held-out cases) and ``visited`` (the :func:`visited_fraction` of its tables).
+    """
+    from segenv import marl
+
+    config = {**EXPERIMENT, **settings}
+    shape, seed = tuple(config["shape"]), int(config["seed"])
+    train_env = marl.parallel_env(shape=shape, patch_size=3, num_cases=50, initial_clicks=5)
+    held_out = marl.parallel_env(
+        shape=shape, patch_size=3, num_cases=20, start_seed=10_000, initial_clicks=5
+    )
+    results = {}
+    for name in ("shared", "independent"):
+        shared = name == "shared"
+        values, counts, history = train(train_env, shared, int(config["episodes"]), seed=seed)
+        tables = table_of_agent(len(train_env.possible_agents), shared)
+        test = greedy_evaluation(
+            held_out, values, tables, int(config["held_out_episodes"]), seed=seed + 500
+        )
+        quarter = max(1, len(history) // 4)
+        results[name] = {
+            "train_dice": float(history[-quarter:, 1].mean()),
+            "held_out_reward": float(test[:, 0].mean()),
+            "held_out_dice": float(test[:, 1].mean()),
+            "visited": float(visited_fraction(counts)),
+        }
+    return results
+
+
+if __name__ == "__main__":
+    for learner, result in sharing_experiment().items():
+        print(learner, {key: round(value, 4) for key, value in result.items()})

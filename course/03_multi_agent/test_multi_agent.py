@@ -115,7 +115,8 @@ def random_history(env, episodes, seed=0):
 
 def test_shared_learner_beats_random_actions(exercise):
     env = marl.parallel_env(shape=(16, 16), patch_size=3, num_cases=10, initial_clicks=5)
-    values, history = exercise.train(env, shared=True, episodes=12, seed=0)
+    values, counts, history = exercise.train(env, shared=True, episodes=12, seed=0)
+    assert counts.shape == values.shape and counts.sum() == 12 * 5 * 256
     assert values.shape == (1, exercise.NUM_STATES, 6)
     assert history.shape == (12, 2)
     random = random_history(env, 12)
@@ -126,6 +127,105 @@ def test_shared_learner_beats_random_actions(exercise):
 
 def test_independent_learners_have_one_table_per_agent(exercise):
     env = marl.parallel_env(shape=(8, 8), num_cases=2)
-    values, history = exercise.train(env, shared=False, episodes=2, seed=0)
+    values, _, history = exercise.train(env, shared=False, episodes=2, seed=0)
     assert values.shape == (64, exercise.NUM_STATES, 6)
     assert history.shape == (2, 2)
+
+
+# --- greedy_evaluation and visited_fraction ----------------------------------------------------
+
+
+def reference_greedy(env, values, tables, episodes, seed):
+    history = []
+    for episode in range(episodes):
+        patches, info = env.reset_array(seed=seed + episode)
+        rewards, done = [], False
+        while not done:
+            centre = patches[..., :, 1, 1] if env.patch_size == 3 else patches
+            image, p, lead = centre[..., 0], centre[..., 1], centre[..., 2] - centre[..., 3]
+            hint = np.where(lead > 0.3, 2, np.where(lead < -0.3, 0, 1))
+            pbin = np.minimum(np.floor(4 * p), 3).astype(int)
+            states = (((image > 0.5) * 3 + hint) * 4 + pbin).reshape(-1)
+            patches, reward_map, done, _, info = env.step_array(values[tables, states].argmax(-1))
+            rewards.append(float(reward_map.mean()))
+        history.append((np.mean(rewards), info["dice"]))
+    return np.array(history)
+
+
+def test_greedy_evaluation_follows_each_agents_own_table(exercise):
+    env = marl.parallel_env(shape=(8, 8), patch_size=3, num_cases=3, initial_clicks=5)
+    values = np.random.default_rng(0).normal(size=(64, 24, 6))  # one table per agent
+    tables = np.arange(64)
+    history = exercise.greedy_evaluation(env, values, tables, 3, seed=7)
+    assert np.asarray(history).shape == (3, 2)
+    np.testing.assert_allclose(history, reference_greedy(env, values, tables, 3, 7), rtol=1e-6)
+
+
+def test_greedy_evaluation_with_a_shared_table_does_not_learn(exercise):
+    env = marl.parallel_env(shape=(8, 8), patch_size=3, num_cases=3, initial_clicks=5)
+    values = np.random.default_rng(1).normal(size=(1, 24, 6))
+    kept = values.copy()
+    tables = np.zeros(64, dtype=int)
+    history = exercise.greedy_evaluation(env, values, tables, 2, seed=0)
+    np.testing.assert_array_equal(values, kept)
+    np.testing.assert_allclose(history, reference_greedy(env, values, tables, 2, 0), rtol=1e-6)
+
+
+def test_visited_fraction_by_hand(exercise):
+    counts = np.zeros((2, 24, 6), dtype=np.int64)
+    counts[0, 3, 5] = 2  # table 0, state 3: visited (one action is enough)
+    counts[1, :12, 0] = 1  # table 1: half its states
+    assert exercise.visited_fraction(counts) == pytest.approx((1 + 12) / 48)
+
+
+# --- answers.py: the graded experiment ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def experiment(exercise):
+    """The experiment of answers.py, re-run with the student's own functions."""
+    return exercise.sharing_experiment()
+
+
+def answer(answers, name):
+    value = getattr(answers, name, None)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        pytest.fail(f"answers.py: fill in {name}", pytrace=False)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("name", "learner", "key"),
+    [
+        ("SHARED_HELD_OUT_REWARD", "shared", "held_out_reward"),
+        ("INDEPENDENT_HELD_OUT_REWARD", "independent", "held_out_reward"),
+        ("SHARED_HELD_OUT_DICE", "shared", "held_out_dice"),
+        ("INDEPENDENT_HELD_OUT_DICE", "independent", "held_out_dice"),
+        ("INDEPENDENT_VISITED", "independent", "visited"),
+    ],
+)
+def test_answer_is_what_the_experiment_measures(answers, request, name, learner, key):
+    given = float(answer(answers, name))
+    measured = request.getfixturevalue("experiment")[learner][key]
+    assert given == pytest.approx(measured, abs=6e-4), (
+        f"{name} = {given}, but the experiment gives {measured:.4f}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("HIGHER_HELD_OUT_REWARD", "held_out_reward"), ("HIGHER_HELD_OUT_DICE", "held_out_dice")],
+)
+def test_answer_names_the_better_learner(answers, request, name, key):
+    given = answer(answers, name)
+    assert given in ("shared", "independent"), f"{name} must be 'shared' or 'independent'"
+    experiment = request.getfixturevalue("experiment")
+    better = max(("shared", "independent"), key=lambda learner: experiment[learner][key])
+    assert given == better, f"{name}: look at the two measured values again"
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("name", ["WHY_REWARD_AND_DICE_DISAGREE", "WHY_NON_STATIONARY"])
+def test_written_answer_is_there(answers, name):
+    words = len(str(answer(answers, name)).split())
+    assert words >= 25, f"answers.py: {name} has {words} words; write two to four sentences"

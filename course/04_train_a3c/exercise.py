@@ -1,9 +1,10 @@
 """Step 4 exercise: a small A3C configuration, returns and advantages, Dice per step.
 
-Fill in the functions below (replace each ``raise NotImplementedError``), then run the checks
-from the project root::
+Fill in the functions below (replace each ``raise NotImplementedError``) and the answers in
+``answers.py``, then check your work from the project root::
 
-    pytest course/04_train_a3c
+    python -m course.check 4        # one line per check
+    pytest course/04_train_a3c      # the same checks, with pytest's tracebacks
 
 Everything you need is in this step's README.md.
 """
@@ -70,3 +71,33 @@ def first_step_reaching(dice_percent: np.ndarray, target: float) -> int | None:
     """The first step whose Dice (%) is at least ``target``; None if no step reaches it."""
     # TODO: np.flatnonzero finds the steps where a condition holds.
     raise NotImplementedError("step 4: write first_step_reaching")
+
+
+def voxel_advantage(reward_maps: np.ndarray, value_maps: np.ndarray, gamma: float) -> np.ndarray:
+    """PixelRL's per-voxel advantage: ``A_i(t) = Σ_{k≥t} γ^(k-t) r_i(k) − V_i(s(t))``.
+
+    Every voxel gets credit for its own rewards only (the ``quick`` preset's
+    ``advantage="voxel"``), where eq 7 gives all voxels the same number.
+
+    Args:
+        reward_maps: ``(T, *spatial)`` the env's per-voxel rewards.
+        value_maps: ``(T, *spatial)`` the critic's value maps.
+        gamma: The discount.
+
+    Returns:
+        ``(T, *spatial)`` float64.
+    """
+    # TODO: reward_to_go works on maps too.
+    raise NotImplementedError("step 4: write voxel_advantage")
+
+
+def click_value(with_clicks: InteractiveMetrics, without: InteractiveMetrics) -> np.ndarray:
+    """The click value per step: Dice (%) with the user minus without (``user="none"``).
+
+    Both are the same agent evaluated on the same cases (``compare_policies`` rows).
+
+    Returns:
+        ``(T + 1,)`` float64 (0 at step 0: the same start).
+    """
+    # TODO: dice_per_step of each.
+    raise NotImplementedError("step 4: write click_value")

@@ -98,3 +98,64 @@ def test_first_step_reaching(exercise):
 def test_first_step_reaching_returns_a_plain_int(exercise, target):
     step = exercise.first_step_reaching(np.array([75.0, 81.0]), target)
     assert type(step) is int
+
+
+# --- voxel_advantage and click_value -----------------------------------------------------------
+
+
+def test_voxel_advantage_by_hand(exercise):
+    reward_maps = np.array([[[0.6, -1.6]]])  # T = 1, voxels A and B
+    advantage = exercise.voxel_advantage(reward_maps, np.zeros_like(reward_maps), 0.95)
+    np.testing.assert_allclose(advantage, [[[0.6, -1.6]]])
+
+
+def test_voxel_advantage_matches_the_learner(exercise):
+    rng = np.random.default_rng(2)
+    reward_maps, value_maps = rng.normal(size=(2, 5, 3, 4, 4))
+    expected = discounted_returns(torch.as_tensor(reward_maps), 0.95).numpy() - value_maps
+    advantage = exercise.voxel_advantage(reward_maps, value_maps, 0.95)
+    assert np.asarray(advantage).shape == reward_maps.shape
+    np.testing.assert_allclose(advantage, expected, rtol=1e-10)
+
+
+def test_click_value(exercise):
+    with_clicks, without = InteractiveMetrics(), InteractiveMetrics()
+    with_clicks.update([0.75, 0.85, 0.90], clicks_per_step=5)
+    without.update([0.75, 0.80, 0.50], clicks_per_step=0)
+    np.testing.assert_allclose(exercise.click_value(with_clicks, without), [0.0, 5.0, 40.0])
+
+
+# --- answers.py --------------------------------------------------------------------------------
+
+
+def answer(answers, name):
+    value = getattr(answers, name, None)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        pytest.fail(f"answers.py: fill in {name}", pytrace=False)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("SCALAR_ADVANTAGE_OF_VOXEL_A", -0.5),
+        ("VOXEL_ADVANTAGE_OF_VOXEL_A", 0.6),
+        ("VOXEL_ADVANTAGE_OF_VOXEL_B", -1.6),
+    ],
+)
+def test_answer_advantages_by_hand(answers, name, expected):
+    given = float(answer(answers, name))
+    assert given == pytest.approx(expected, abs=1e-6), f"{name} = {given}: compute it again"
+
+
+def test_answer_eq7_direction(answers):
+    given = answer(answers, "EQ7_MAKES_VOXEL_A_ACTION")
+    assert given in ("more", "less"), "EQ7_MAKES_VOXEL_A_ACTION must be 'more' or 'less'"
+    assert given == "less", "a negative advantage lowers the log-probability of the action"
+
+
+@pytest.mark.points(2)
+def test_written_answer_is_there(answers):
+    text = str(answer(answers, "WHY_PER_VOXEL_CREDIT"))
+    assert len(text.split()) >= 25, "answers.py: WHY_PER_VOXEL_CREDIT needs a few sentences"
+    assert "credit assignment" in text.lower(), "use the words 'credit assignment'"

@@ -76,3 +76,31 @@ def first_step_reaching(dice_percent: np.ndarray, target: float) -> int | None:
     """The first step whose Dice (%) is at least ``target``; None if no step reaches it."""
     reached = np.flatnonzero(np.asarray(dice_percent) >= target)
     return int(reached[0]) if reached.size else None
+
+
+def voxel_advantage(reward_maps: np.ndarray, value_maps: np.ndarray, gamma: float) -> np.ndarray:
+    """PixelRL's per-voxel advantage: ``A_i(t) = Σ_{k≥t} γ^(k-t) r_i(k) − V_i(s(t))``.
+
+    Every voxel gets credit for its own rewards only (the ``quick`` preset's
+    ``advantage="voxel"``), where eq 7 gives all voxels the same number.
+
+    Args:
+        reward_maps: ``(T, *spatial)`` the env's per-voxel rewards.
+        value_maps: ``(T, *spatial)`` the critic's value maps.
+        gamma: The discount.
+
+    Returns:
+        ``(T, *spatial)`` float64.
+    """
+    return reward_to_go(reward_maps, gamma) - np.asarray(value_maps, dtype=np.float64)
+
+
+def click_value(with_clicks: InteractiveMetrics, without: InteractiveMetrics) -> np.ndarray:
+    """The click value per step: Dice (%) with the user minus without (``user="none"``).
+
+    Both are the same agent evaluated on the same cases (``compare_policies`` rows).
+
+    Returns:
+        ``(T + 1,)`` float64 (0 at step 0: the same start).
+    """
+    return dice_per_step(with_clicks) - dice_per_step(without)

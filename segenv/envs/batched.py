@@ -197,7 +197,7 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         self._dice = np.zeros(n, dtype=np.float64)
         self._started = False
         self._buffers = _Buffers.allocate(
-            n, config.volume_shape, config.num_modalities, self.device
+            n, config.volume_shape, config.num_modalities, self.device, config.step_channel
         )
 
     @property
@@ -249,6 +249,7 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         else:
             reward_map, gain, rewards = self._dense_step_on_device(action, confidence, resetting)
         self._steps[stepping] += 1
+        self._write_step_channel(stepping)
         self._interact(stepping, confidence)
         terminated = stepping & (self._steps >= self.max_steps)
         self._ended = terminated.copy()
@@ -433,6 +434,8 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         self._episodes[i] = episode
         self._steps[i] = 0
         self._ended[i] = False
+        if self.config.step_channel:  # t / T = 0 at reset
+            buffers.observation[i, -1].zero_()
         prediction = probability >= 0.5
         self._put(buffers.probability[i], probability)
         self._put(buffers.label[i], case.label)
@@ -643,6 +646,16 @@ class BatchedInteractiveSegEnv(EnvSettings, VectorEnv):  # type: ignore[type-arg
         value = prediction if self.state == "binary" else probability
         self._put(self._buffers.observation[i, self.num_modalities], value)
 
+    def _write_step_channel(self, mask: np.ndarray) -> None:
+        """With ``step_channel``: ``t / T`` into the last channel of the sub-envs in ``mask``."""
+        if not self.config.step_channel or not mask.any():
+            return
+        fraction = torch.as_tensor(self._steps / self.max_steps, dtype=torch.float32)
+        rows = torch.as_tensor(np.flatnonzero(mask))
+        self._buffers.observation[rows.to(self.device), -1] = (
+            fraction[rows].to(self.device).reshape(-1, *[1] * 3)
+        )
+
     def _observation(self) -> torch.Tensor:
         """The observation buffer (kept current by every write of ``p`` and the hints)."""
         return self._view(self._buffers.observation)
@@ -782,13 +795,18 @@ class _Buffers:
     prediction: torch.Tensor
     overlap: torch.Tensor
     label_size: torch.Tensor  # int64 (N,)
-    observation: torch.Tensor  # float32 (N, M + 3, D, H, W): image, p, hint+, hint-
+    observation: torch.Tensor  # float32 (N, C, D, H, W): image, p, hint+, hint-[, t / T]
     hint_pos: torch.Tensor  # observation[:, M + 1]
     hint_neg: torch.Tensor  # observation[:, M + 2]
 
     @classmethod
     def allocate(
-        cls, n: int, shape: tuple[int, int, int], modalities: int, device: torch.device
+        cls,
+        n: int,
+        shape: tuple[int, int, int],
+        modalities: int,
+        device: torch.device,
+        step_channel: bool = False,
     ) -> _Buffers:
         """Zero-filled buffers for ``n`` volumes of ``shape``."""
 
@@ -798,7 +816,8 @@ class _Buffers:
         def flags() -> torch.Tensor:
             return torch.zeros((n, *shape), dtype=torch.bool, device=device)
 
-        observation = torch.zeros((n, modalities + 3, *shape), dtype=torch.float32, device=device)
+        channels = modalities + 3 + int(step_channel)
+        observation = torch.zeros((n, channels, *shape), dtype=torch.float32, device=device)
         return cls(
             probability=floats(),
             spare_probability=floats(),

@@ -75,6 +75,7 @@ class EnvConfig:
     state: str
     confidence_fn: ConfidenceFn | None
     render_mode: str | None
+    step_channel: bool = False
 
     @classmethod
     def from_kwargs(
@@ -105,6 +106,7 @@ class EnvConfig:
         max_steps: int = 5,
         gamma: float = 0.95,
         render_mode: str | None = None,
+        step_channel: bool = False,
     ) -> EnvConfig:
         """Validate the env's keyword arguments (see ``help(InteractiveSegEnv)``).
 
@@ -141,6 +143,7 @@ class EnvConfig:
             state=check_choice("state", state, STATES),
             confidence_fn=_check_confidence(confidence),
             render_mode=_check_render_mode(render_mode),
+            step_channel=bool(step_channel),
         )
 
     @classmethod
@@ -168,9 +171,14 @@ class EnvConfig:
         """What the reward design declares (needs a confidence map, is the gain, torch twin)."""
         return reward_traits(self.reward_design)
 
+    @property
+    def num_channels(self) -> int:
+        """C: the M image channels, ``p``, the two hint maps and, with ``step_channel``, t / T."""
+        return self.num_modalities + 3 + int(self.step_channel)
+
     def observation_space(self) -> spaces.Box:
-        """``Box(float32, (M + 3, *view_shape))``: images unbounded, ``p`` and hints in [0, 1]."""
-        channels = self.num_modalities + 3
+        """``Box(float32, (C, *view_shape))``: images unbounded, the other channels in [0, 1]."""
+        channels = self.num_channels
         low = np.zeros((channels, *self.view_shape), dtype=np.float32)
         high = np.ones((channels, *self.view_shape), dtype=np.float32)
         low[: self.num_modalities], high[: self.num_modalities] = -np.inf, np.inf

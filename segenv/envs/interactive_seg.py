@@ -45,7 +45,9 @@ class InteractiveSegEnv(EnvSettings, gym.Env[np.ndarray, np.ndarray]):
     ``Box(float32, (C, D, H, W))`` with channels ``[image_1..image_M, p, h+, h-]`` (SPEC §2):
     the normalised image (M modalities, unbounded), the current probability in [0, 1] (or
     ``p >= 0.5`` when ``state="binary"``), the object-hint map and the background-hint map,
-    both in [0, 1] (1 at a click, 0 = no hint).
+    both in [0, 1] (1 at a click, 0 = no hint). With ``step_channel=True`` a last channel holds
+    ``t / T``, the share of the episode's steps already taken (0 at reset, the same in every
+    voxel): a time-aware state, so that a policy can tell its last step from the others.
 
     ## Action space
     ``MultiDiscrete`` of shape ``(D, H, W)``: one index into the action set per voxel. The
@@ -98,6 +100,7 @@ class InteractiveSegEnv(EnvSettings, gym.Env[np.ndarray, np.ndarray]):
     | ``max_steps`` | 5 | T |
     | ``gamma`` | 0.95 | discount recorded for learners |
     | ``render_mode`` | None | "rgb_array" or "human" |
+    | ``step_channel`` | False | add the channel ``t / T`` to the observation (time-aware state) |
 
     ## Data on disk
     ``dataset="path/to/Task01_BrainTumour"`` (a str or ``os.PathLike``) loads an MSD task folder
@@ -151,6 +154,7 @@ class InteractiveSegEnv(EnvSettings, gym.Env[np.ndarray, np.ndarray]):
         max_steps: int = 5,
         gamma: float = 0.95,
         render_mode: str | None = None,
+        step_channel: bool = False,
     ) -> None:
         """Build the env (see the class docstring); ``EnvConfig.from_kwargs`` validates it all."""
         arguments = {name: value for name, value in locals().items() if name != "self"}
@@ -294,7 +298,7 @@ class InteractiveSegEnv(EnvSettings, gym.Env[np.ndarray, np.ndarray]):
     def _observation(self) -> np.ndarray:
         m = self.num_modalities
         case = self._current().case
-        obs = np.empty((m + 3, *case.shape), dtype=np.float32)
+        obs = np.empty((self.config.num_channels, *case.shape), dtype=np.float32)
         obs[:m] = case.image
         if self.state == "binary":
             np.greater_equal(self._probability, 0.5, out=obs[m], casting="unsafe")
@@ -302,6 +306,8 @@ class InteractiveSegEnv(EnvSettings, gym.Env[np.ndarray, np.ndarray]):
             obs[m] = self._probability
         obs[m + 1] = self._hint_pos
         obs[m + 2] = self._hint_neg
+        if self.config.step_channel:
+            obs[m + 3] = self._current().step / self.config.max_steps
         return obs[:, 0] if self.is_2d else obs
 
     def _info(self) -> dict[str, Any]:

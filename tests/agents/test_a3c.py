@@ -95,7 +95,25 @@ def test_learning_rate_step_decay():
     assert a3c.learning_rate(tiny_args(lr_decay_every=0), 10**6) == pytest.approx(1e-3)
 
 
+def test_entropy_weight_decays_geometrically_to_the_final_fraction():
+    args = tiny_args(entropy_coef=0.05, entropy_decay_to=0.04, total_updates=11)
+    assert a3c.entropy_weight(args, 0) == pytest.approx(0.05)
+    assert a3c.entropy_weight(args, 5) == pytest.approx(0.05 * 0.2)  # half-way: sqrt(0.04)
+    assert a3c.entropy_weight(args, 10) == pytest.approx(0.002)
+    assert a3c.entropy_weight(tiny_args(entropy_coef=0.05), 10) == pytest.approx(0.05)
+
+
+def test_step_channel_reaches_the_env_and_the_network(tmp_path):
+    args = tiny_args(step_channel=True)
+    shape, actions = a3c.observation_layout(args)
+    assert shape[0] == 5 and actions == 6  # image, p, h+, h-, t / T
+    a3c.train(args, tmp_path, show_progress=False)
+    assert a3c.load_policy(tmp_path) is not None
+
+
 def test_args_validation():
+    with pytest.raises(ConfigError, match="entropy_decay_to"):
+        tiny_args(entropy_decay_to=0.0)
     with pytest.raises(ConfigError, match="advantage"):
         tiny_args(advantage="median")
     with pytest.raises(ConfigError, match="reward_conv"):

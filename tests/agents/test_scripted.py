@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 
 from segenv_agents.common.evaluation import VoxelFlips, evaluate_policy, flip_counts, flips_table
-from segenv_agents.scripted import POLICIES, noop_policy, oracle_policy
+from segenv_agents.scripted import POLICIES, hint_follower_policy, noop_policy, oracle_policy
 
 
 def test_noop_keeps_the_initial_segmentation():
@@ -43,3 +43,21 @@ def test_flips_of_the_noop_and_the_oracle():
     table = flips_table({"noop": still, "oracle": oracle})
     assert table.splitlines()[2].startswith("| noop | +0.0 −0.0 |")
     assert f"+{np.mean(oracle.fixed, axis=0)[0]:.1f} −0.0" in table.splitlines()[3]
+
+
+def test_scripted_policies_read_p_and_hints_past_a_step_channel():
+    from segenv_agents.graphcut import GraphCutPolicy
+
+    for step_channel in (False, True):
+        env = gym.make(
+            "InteractiveSeg3D-v0",
+            shape=(6, 16, 16),
+            num_cases=2,
+            initial_clicks=3,
+            step_channel=step_channel,
+        )
+        noop = evaluate_policy(env, noop_policy, 2, measure_assd=False)
+        dice = noop.aggregate()["dice_mean"]
+        np.testing.assert_array_equal(dice, dice[0])  # the no-op keeps Dice at every step
+        for policy in (hint_follower_policy, GraphCutPolicy(lam=0.5)):
+            evaluate_policy(env, policy, 1, measure_assd=False)

@@ -216,3 +216,15 @@ def test_paired_comparison_by_hand():
     assert np.isnan(spread) and cases == 3  # one shared seed: no spread over seeds
     assert p_value == pytest.approx(0.25)  # exact Wilcoxon, n = 3, all positive: 2 / 2³
     assert paired_comparison(reference, reference)[2] == 1.0
+
+
+def test_ordering_line_prints_a_tie_as_equal():
+    from segenv_agents.suites.report import RowSummary, ordering_line
+
+    def row(label, final):
+        return RowSummary(label, label, "good", dice_mean=np.array([75.0, final]))
+
+    line = ordering_line({"a": row("relative", 0.001), "b": row("clipped_gain", 0.0)})
+    assert line == "Order here (final Dice): relative = clipped_gain."
+    line = ordering_line({"a": row("relative", 80.0), "b": row("focal", 81.0)})
+    assert line == "Order here (final Dice): focal > relative."

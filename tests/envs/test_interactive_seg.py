@@ -283,3 +283,18 @@ def test_gym_make_3d_takes_the_shape_of_a_custom_dataset():
     env = gym.make("InteractiveSeg3D-v0", dataset=cases)
     obs, _ = env.reset(seed=0)
     assert obs.shape == (4, 4, 12, 10)
+
+
+def test_step_channel_is_the_share_of_steps_taken():
+    env = gym.make(
+        "InteractiveSeg3D-v0", shape=(4, 12, 12), num_cases=2, max_steps=4, step_channel=True
+    )
+    assert env.observation_space.shape == (5, 4, 12, 12)
+    assert env.observation_space.low[-1].min() == 0 and env.observation_space.high[-1].max() == 1
+    obs, _ = env.reset(seed=0)
+    assert (obs[-1] == 0).all()
+    for step in range(1, 5):
+        obs, *_ = env.step(env.action_space.sample())
+        np.testing.assert_array_equal(obs[-1], np.float32(step / 4))
+    plain, _ = gym.make("InteractiveSeg3D-v0", shape=(4, 12, 12), num_cases=2).reset(seed=0)
+    np.testing.assert_array_equal(env.reset(seed=0)[0][:-1], plain)  # the other channels as before

@@ -89,6 +89,11 @@ def test_variants_match():
     run_both({**SMALL, "initialiser": "constant", "augment": True, "clicks_per_step": 3}, 3)
 
 
+def test_step_channel_matches_across_autoresets():
+    batched = run_both({**SMALL, "step_channel": True}, steps=5)
+    assert batched.single_observation_space.shape[0] == 5
+
+
 def test_custom_reward_design_runs_per_volume_and_matches():
     run_both({**SMALL, "reward": lambda inputs, scale=2.0: scale * inputs.gain}, steps=2)
 

@@ -2,6 +2,7 @@
 
 import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,3 +96,61 @@ def test_reading_a_real_run_of_the_runner(exercise, tmp_path):
         curve = exercise.dice_curve(report.csv_path, design)
         np.testing.assert_allclose(100 * curve, summaries[design].dice_mean, atol=1e-3)
     assert exercise.winner(final) in designs
+
+
+# --- answers.py: the result and its evidence ---------------------------------------------------
+
+
+def answer(answers, name):
+    value = getattr(answers, name, None)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        pytest.fail(f"answers.py: fill in {name}", pytrace=False)
+    return value
+
+
+@pytest.fixture(scope="module")
+def evidence(answers):
+    """The student's CSV (``EVIDENCE``, relative to answers.py) and its rows."""
+    path = Path(answers.__file__).parent / str(getattr(answers, "EVIDENCE", "") or "?")
+    if not path.is_file():
+        pytest.fail(f"answers.py: no evidence at {path}; copy reward_designs.csv there",
+                    pytrace=False)  # fmt: skip
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["variant"] == "good"]
+    return path, rows
+
+
+@pytest.mark.parametrize(
+    ("name", "design"),
+    [("RELATIVE_FINAL_DICE", "relative"), ("BALANCED_GAIN_FINAL_DICE", "balanced_gain")],
+)
+def test_answer_final_dice_is_in_the_evidence(exercise, answers, evidence, name, design):
+    given = float(answer(answers, name))
+    final = exercise.final_dice_by_design(evidence[0])
+    assert design in final, f"the evidence has no {design!r} row"
+    assert given == pytest.approx(final[design], abs=6e-4), (
+        f"{name} = {given}, but your CSV gives {final[design]:.4f}"
+    )
+
+
+def test_answer_winner_follows_the_evidence(exercise, answers, evidence):
+    given = answer(answers, "WINNER")
+    assert given == exercise.winner(exercise.final_dice_by_design(evidence[0])), (
+        "WINNER: the design with the higher final Dice in your CSV"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "column"), [("NUM_SEEDS", "seed"), ("NUM_TEST_CASES", "episodes")]
+)
+def test_answer_counts_what_stands_behind_the_result(answers, evidence, name, column):
+    given = int(answer(answers, name))
+    values = {row[column] for row in evidence[1]}
+    expected = len(values) if column == "seed" else int(max(values, key=int))
+    assert given == expected, f"{name} = {given}; count the {column!r} column of your CSV"
+
+
+@pytest.mark.points(3)
+def test_conclusion_is_there(answers):
+    words = len(str(answer(answers, "CONCLUSION")).split())
+    assert words >= 40, f"answers.py: CONCLUSION has {words} words; write three to five sentences"
