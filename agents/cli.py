@@ -308,8 +308,8 @@ def train_args(name: str, learner: registry.Learner, namespace: argparse.Namespa
             check_resume(out, name, other, sources=sources)
     else:
         base = registry.preset(name, namespace.config or "quick")
-        if given.get("dataset") and "shape" not in given and len(base.shape) != 3:
-            given["shape"] = DATASET_SHAPE  # real data: the papers' volume unless told
+        if given.get("dataset") and "shape" not in given:
+            given["shape"] = DATASET_SHAPE  # real data: the papers' volume, not the preset's
     args = dataclasses.replace(base, **given)
     check_shape(args.shape)
     for field in BUDGET_FIELDS:
