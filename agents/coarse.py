@@ -9,7 +9,8 @@ was trained on. This file does that, top to bottom:
 U-Net) → training loop (BCE + soft Dice, flips/rotations, validation Dice on a held-out part
 of ``train1``, best checkpoint kept) → probabilities for ``train2`` and ``test`` written once as
 ``<out>/probabilities/<case>.npy`` (atomically). A second run with the same settings finds
-them and does nothing. The env reads them through the ``probability_files`` initialiser::
+them and does nothing; an interrupted one resumes (training from its last finished epoch).
+The env reads them through the ``probability_files`` initialiser::
 
     python -m segenv_agents.coarse --dataset path/to/Task01_BrainTumour \
         --preset brats_flair_whole_tumour
@@ -17,6 +18,11 @@ them and does nothing. The env reads them through the ``probability_files`` init
     env = gym.make("InteractiveSeg3D-v0", dataset=splits_sources["train2"],
                    initialiser="probability_files",
                    initialiser_kwargs={"folder": "runs/coarse/probabilities"})
+
+A learner's run on real data does all of it through :func:`prepare_dataset_run`
+(``segenv train LEARNER --dataset PATH``): the splits kept in the run directory, the coarse
+network cached under segenv's cache folder by its settings and the data, so every learner and
+every run on the same data and splits shares one.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from segenv.data.cache import default_cache_dir, file_fingerprint
 from segenv.data.case import Case
 from segenv.data.preprocess import augment_case
 from segenv.data.presets import get_preset
@@ -46,6 +54,9 @@ from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 from segenv.files import atomic_write, atomic_write_text, atomic_writer
 from segenv.metrics import dice
+
+from .common import datasets, interrupts
+from .common.config import EnvArgs
 
 
 @dataclass
@@ -198,73 +209,152 @@ def check_args(args: Args) -> None:
 
 
 def train(
-    args: Args, train_cases: list[Case], device: torch.device
+    args: Args,
+    train_cases: list[Case],
+    device: torch.device,
+    *,
+    checkpoint: Path | None = None,
+    key: str = "",
 ) -> tuple[CoarseNet, float, list[dict[str, float]]]:
-    """Train on ``train_cases``; return the best network, its validation Dice and the log."""
+    """Train on ``train_cases``; return the best network, its validation Dice and the log.
+
+    With ``checkpoint``, the state after every epoch (network, optimiser, best network,
+    generators) is written there atomically and a later call with the same ``key`` resumes
+    from it, ending exactly where an uninterrupted run ends. A signal (see
+    :mod:`.common.interrupts`) abandons the current epoch and raises
+    :class:`~.common.interrupts.Interrupted` with the epochs done.
+    """
     check_args(args)
     rng = np.random.default_rng(args.seed)
     torch.manual_seed(args.seed)
     fit, validation = _split_validation(train_cases, args.validation_fraction, rng)
     network = CoarseNet(fit[0].num_modalities, args.channels).to(device)
     optimiser = torch.optim.Adam(network.parameters(), lr=args.lr)
-    best_state, best_dice, log = None, -1.0, []
+    best_state: dict[str, torch.Tensor] | None = None
+    best_dice, log, first = -1.0, [], 1
+    saved = _load_training(checkpoint, key)
+    if saved is not None:
+        network.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        best_state, best_dice, log = saved["best_state"], saved["best_dice"], saved["log"]
+        rng.bit_generator.state = saved["numpy_rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        first = int(saved["epoch"]) + 1
+        print(f"resuming the coarse network after epoch {first - 1}/{args.epochs}")
     print(f"training on {len(fit)} case(s), validating on {len(validation)}, device {device}")
-    for epoch in range(1, args.epochs + 1):
-        start, losses = time.perf_counter(), []
-        network.train()
-        order = rng.permutation(len(fit))
-        for first in range(0, len(order), args.batch_size):
-            cases = [fit[i] for i in order[first : first + args.batch_size]]
-            if args.augment:
-                cases = [augment_case(c, rng) for c in cases]
-            images, labels = _batch(cases, device)
-            logits = network(images)
-            loss = F.binary_cross_entropy_with_logits(logits, labels) + soft_dice_loss(
-                logits, labels
+    with interrupts.handle_signals(), interrupts.deferred():
+        for epoch in range(first, args.epochs + 1):
+            start, losses = time.perf_counter(), []
+            network.train()
+            order = rng.permutation(len(fit))
+            for batch_start in range(0, len(order), args.batch_size):
+                interrupts.raise_if_requested(
+                    done=epoch - 1,
+                    total=args.epochs,
+                    unit="epoch",
+                    stage="the coarse network",
+                    saved=checkpoint is not None and epoch > 1,
+                )
+                cases = [fit[i] for i in order[batch_start : batch_start + args.batch_size]]
+                if args.augment:
+                    cases = [augment_case(c, rng) for c in cases]
+                images, labels = _batch(cases, device)
+                logits = network(images)
+                loss = F.binary_cross_entropy_with_logits(logits, labels) + soft_dice_loss(
+                    logits, labels
+                )
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                losses.append(float(loss.detach()))
+            score = mean_dice(network, validation or fit, device)
+            if score > best_dice:
+                best_dice = score
+                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+            log.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_dice": score})
+            which = "val" if validation else "train"
+            print(
+                f"epoch {epoch:3d}/{args.epochs}  loss {np.mean(losses):.4f}  {which} Dice "
+                f"{score:.4f}  best {best_dice:.4f}  ({time.perf_counter() - start:.1f} s)"
             )
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            losses.append(float(loss.detach()))
-        score = mean_dice(network, validation or fit, device)
-        if score > best_dice:
-            best_dice = score
-            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        log.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_dice": score})
-        which = "val" if validation else "train"
-        print(
-            f"epoch {epoch:3d}/{args.epochs}  loss {np.mean(losses):.4f}  "
-            f"{which} Dice {score:.4f}  best {best_dice:.4f}  ({time.perf_counter() - start:.1f} s)"
-        )
+            if checkpoint is not None:
+                payload = {
+                    "key": key,
+                    "epoch": epoch,
+                    "model": network.state_dict(),
+                    "optimiser": optimiser.state_dict(),
+                    "best_state": best_state,
+                    "best_dice": best_dice,
+                    "log": log,
+                    "numpy_rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                }
+                _save_training(checkpoint, payload)
     if best_state is not None:
         network.load_state_dict(best_state)
     return network, best_dice, log
+
+
+def _save_training(checkpoint: Path, payload: dict[str, Any]) -> None:
+    atomic_write(checkpoint, lambda stream: torch.save(payload, stream))
+
+
+def _load_training(checkpoint: Path | None, key: str) -> dict[str, Any] | None:
+    """The saved training state for ``key``, or None (none, another key, or unreadable)."""
+    if checkpoint is None or not checkpoint.is_file():
+        return None
+    try:
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception as error:  # a damaged file: train again, and say so
+        print(f"ignoring the unreadable coarse checkpoint {checkpoint} ({error}); starting over")
+        return None
+    if not isinstance(saved, dict) or saved.get("key") != key:
+        return None
+    return saved
 
 
 # --------------------------------------------------------------------------- outputs
 
 
 def run_key(args: Args, source: NiftiSource, splits: Splits) -> str:
-    """A hash of everything the cached outputs depend on."""
+    """A hash of everything the cached outputs depend on: settings, splits and the data.
+
+    The data count by their normalisation statistics and, like the preprocessed-volume cache,
+    by the path, size and modification time of every file of the used cases.
+    """
     settings = dataclasses.asdict(args)
     for irrelevant in ("out", "splits", "cache_dir", "device", "force"):
         settings.pop(irrelevant)
+    settings["dataset"] = str(Path(args.dataset).resolve()) if args.dataset else ""
     settings["splits"] = {k: list(v) for k, v in splits.groups.items()}
     settings["statistics"] = repr(source.statistics)
+    used = set(source.names)
+    files = [f for f in source.layout.files if f.name in used]
+    settings["files"] = file_fingerprint([p for f in files for p in (f.image, f.label)])
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def probabilities_folder(out: str | os.PathLike[str]) -> Path:
     """Where a run writes the probability volumes (the initialiser's ``folder=``)."""
-    return Path(out) / "probabilities"
+    return datasets.probabilities_folder(out)
 
 
-def run(args: Args) -> dict[str, Any]:
-    """Train (unless cached) and write the probabilities of train2 and test; return the summary."""
+TRAINING_CHECKPOINT = "training.pt"
+"""The coarse network's state after its last finished epoch, in its output folder."""
+
+
+def run(args: Args, source: NiftiSource | None = None) -> dict[str, Any]:
+    """Train (unless cached) and write the probabilities of train2 and test; return the summary.
+
+    Every stage resumes: the splits file is kept, training continues from its last finished
+    epoch (``<out>/training.pt``), probability volumes are written one by one, atomically,
+    and ``summary.json`` (written last) marks the run done. ``source``: the data of ``args``,
+    if already loaded.
+    """
     check_args(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    source = load_source(args)
+    source = load_source(args) if source is None else source
     splits = load_or_make_splits(args, source.names)
     parts = splits.sources(source)
     for needed in ("train1", "train2", "test"):
@@ -281,7 +371,9 @@ def run(args: Args) -> dict[str, Any]:
             print(f"validation Dice {summary['validation_dice']:.4f}")
             return dict(summary)
     device = resolve_device(args.device)
-    network, best, log = train(args, list(parts["train1"]), device)
+    network, best, log = train(
+        args, list(parts["train1"]), device, checkpoint=out / TRAINING_CHECKPOINT, key=key
+    )
     print(f"validation Dice {best:.4f}")
     folder.mkdir(parents=True, exist_ok=True)
     split_dice = {}
@@ -306,6 +398,80 @@ def run(args: Args) -> dict[str, Any]:
     atomic_write_text(summary_path, json.dumps(summary, indent=2))
     print(f"wrote {folder} (initialiser='probability_files', folder={str(folder)!r})")
     return summary
+
+
+# --------------------------------------------------------------- a learner's run on real data
+
+
+COARSE_CACHE = "coarse"
+"""The coarse network runs under segenv's cache folder: ``<cache>/coarse/<run key>/``."""
+
+
+def prepare_dataset_run(
+    args: EnvArgs, splits_path: Path, *, device: str = "auto", coarse_seed: int = 0
+) -> EnvArgs:
+    """IteR-MRL §4.1's first stages for a learner's run on ``args.dataset``; the args to train with.
+
+    1. The data: every usable case, preprocessed to ``args.shape`` (rejected cases and why are
+       printed).
+    2. The splits ``train1`` / ``train2`` / ``test``: ``args.splits`` if given (copied to
+       ``splits_path``), else ``splits_path`` if it exists (a resumed run), else drawn with
+       ``args.data_seed`` (the preset's fractions, or IteR-MRL's 0.4 / 0.4 / 0.2) and saved there.
+    3. The coarse network trained on ``train1`` and its probabilities for ``train2`` and
+       ``test``, in ``args.coarse`` or else in the shared cache folder named by the run key
+       (settings, splits and data): a second run, of any learner, with the same data, splits
+       and ``coarse_epochs`` reuses it (and says so). Training resumes after an interruption.
+
+    Returns:
+        ``args`` with ``dataset``, ``splits`` and ``coarse`` as absolute paths: what
+        ``config.json`` records, so evaluation and resuming need no flags.
+    """
+    if args.coarse_epochs < 1:
+        raise ConfigError(f"--coarse-epochs must be >= 1, got {args.coarse_epochs}")
+    source = datasets.load_source(args, verbose=True)
+    splits_path = Path(splits_path)
+    if args.splits:
+        given = Path(args.splits).expanduser()
+        splits = Splits.load(given)
+        if given.resolve() != splits_path.resolve():
+            if splits_path.is_file() and Splits.load(splits_path).groups != splits.groups:
+                raise ConfigError(
+                    f"--splits {args.splits} differs from the splits this run was trained with "
+                    f"({splits_path}); drop --splits, or train into another --out directory"
+                )
+            splits.save(splits_path)
+            print(f"splits: copied {given} to {splits_path} ({_split_sizes(splits)})")
+    elif splits_path.is_file():
+        splits = Splits.load(splits_path)
+    else:
+        fractions = get_preset(args.preset).split_fractions if args.preset else PAPER_FRACTIONS
+        splits = three_way_split(source.names, fractions=fractions, seed=args.data_seed)
+        splits.save(splits_path)
+        print(f"splits: drew {splits_path} with seed {args.data_seed} ({_split_sizes(splits)})")
+    coarse_args = Args(
+        dataset=str(Path(args.dataset).expanduser().resolve()),
+        preset=args.preset or None,
+        splits=str(splits_path),
+        shape=tuple(args.shape),  # type: ignore[arg-type]  # checked by load_source
+        epochs=args.coarse_epochs,
+        seed=coarse_seed,
+        device=device,
+    )
+    folder = Path(args.coarse).expanduser() if args.coarse else None
+    if folder is None:
+        folder = default_cache_dir() / COARSE_CACHE / run_key(coarse_args, source, splits)
+    print(f"coarse network: {folder}")
+    run(dataclasses.replace(coarse_args, out=str(folder)), source)
+    return dataclasses.replace(
+        args,
+        dataset=coarse_args.dataset,
+        splits=str(splits_path.resolve()),
+        coarse=str(folder.resolve()),
+    )
+
+
+def _split_sizes(splits: Splits) -> str:
+    return ", ".join(f"{group} {len(names)}" for group, names in splits.groups.items())
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -335,10 +501,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     return Args(**namespace)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m segenv_agents.coarse``."""
-    run(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        with interrupts.handle_signals():
+            run(args)
+    except interrupts.Interrupted as stop:
+        print(f"{stop.line}; resume with the same command", file=sys.stderr)
+        return stop.exit_code
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -11,6 +11,7 @@ each learner's Dice drop under the perturbed user.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from segenv.errors import ConfigError
 from segenv.metrics import InteractiveMetrics
 
 from . import registry
+from .common.checkpoints import CHECKPOINT_NAME, load_checkpoint
 from .common.config import RunArgs, env_id_of, evaluation_env_kwargs
 from .common.evaluation import (
     Policy,
@@ -83,13 +85,16 @@ def run_env_kwargs(args: RunArgs, split: str, dataset: str | None) -> dict[str, 
 
     The protocol is :func:`~.common.config.evaluation_env_kwargs`'s.
     """
-    kwargs = evaluation_env_kwargs(args, split)
-    if dataset is not None:
-        if len(args.shape) != 3:
-            raise ConfigError(
-                f"--dataset needs a run trained on 3D volumes; this one used shape={args.shape}"
-            )
-        kwargs["dataset"] = dataset
+    if dataset is None:
+        return evaluation_env_kwargs(args, split)
+    if len(args.shape) != 3:
+        raise ConfigError(
+            f"--dataset needs a run trained on 3D volumes; this one used shape={args.shape}"
+        )
+    # another folder: all its cases, from the run's synthetic start (`start`: no coarse network)
+    plain = dataclasses.replace(args, dataset="", splits="", coarse="")
+    kwargs = evaluation_env_kwargs(plain, split)
+    kwargs["dataset"] = dataset
     return kwargs
 
 
@@ -112,6 +117,12 @@ def evaluate_run(
     name, recorded = read_config(run)
     learner = registry.load(name)
     args = args_from_dict(learner.Args, recorded)
+    state = load_checkpoint(Path(run) / CHECKPOINT_NAME)
+    if state is not None and int(state.get("updates", 1)) < 1:
+        raise ConfigError(
+            f"{run} holds an untrained network (0 updates); train it first: segenv train "
+            f"{name} --out {run} --resume --total-updates N"
+        )
     episodes = args.eval_episodes if episodes is None else episodes
     if episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {episodes}")
@@ -133,7 +144,12 @@ def evaluate_run(
     start = time.perf_counter()
     counts = {row: VoxelFlips() for row in rows} if flips else None
     results = compare_policies(make_env, rows, episodes, seed=seed, flips=counts)
-    where = dataset if dataset is not None else f"synthetic {split} split"
+    if dataset is not None:
+        where = dataset
+    elif args.dataset:
+        where = f"{'test' if split == 'test' else 'train2'} split of {args.dataset}"
+    else:
+        where = f"synthetic {split} split"
     title = (
         f"{name} run {run}: {episodes} episodes on the {where}, shape {tuple(args.shape)}, "
         f"{args.initial_clicks} clicks on p(0) then {args.clicks_per_step} per step, "

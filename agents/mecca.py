@@ -184,6 +184,8 @@ def labeled_split(args: Args) -> tuple[Any, Any | None]:
     labeled = max(1, math.ceil(args.labeled_fraction * len(train)))
     if labeled >= len(train):
         return train, None
+    if hasattr(train, "subset"):  # real data (--dataset): the first cases of train2 labeled
+        return train.subset(train.names[:labeled]), train.subset(train.names[labeled:])
 
     def part(num_cases: int, start_seed: int) -> SyntheticSource:
         return SyntheticSource(

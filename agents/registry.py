@@ -101,8 +101,10 @@ def spec(name: str) -> LearnerSpec:
     """The registry row of learner ``name``; a :class:`ConfigError` suggests the closest name."""
     if name not in LEARNERS:
         close = difflib.get_close_matches(str(name), LEARNERS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"learner {name!r} is unknown{hint} Choose one of {sorted(LEARNERS)}")
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"learner {name!r} is unknown{hint}; the learners are: {', '.join(LEARNERS)}"
+        )
     return LEARNERS[name]
 
 

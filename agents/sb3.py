@@ -59,12 +59,19 @@ from segenv.devices import resolve_device
 from segenv.errors import ConfigError, InputTypeError, describe
 from segenv.files import atomic_writer
 
+from .common import interrupts
 from .common.config import RunArgs, env_id_of, env_kwargs
 from .common.distributions import log_prob_and_entropy, sample_actions
-from .common.logger import RunLogger
+from .common.logger import RunLogger, purge_tensorboard
 from .common.networks import NetworkArgs, NetworkConfig, VoxelActorCritic
 from .common.policies import NetworkPolicy
-from .common.runs import args_from_dict, read_config, write_config
+from .common.runs import (
+    announce_fresh_start,
+    args_from_dict,
+    check_resume,
+    read_config,
+    write_config,
+)
 from .common.runtime import configure_torch
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C}
@@ -405,6 +412,8 @@ class _Progress(BaseCallback):
         self.last_save = time.monotonic()
         self.voxels = 0
         self.final_dice: list[float] = []
+        self.rollout_start = 0
+        self.stopped: int | None = None
 
     def _on_training_start(self) -> None:
         self.logger_ = RunLogger(
@@ -415,7 +424,13 @@ class _Progress(BaseCallback):
         )
         self.voxels = int(np.prod(self.model.observation_space.shape[1:]))  # type: ignore[index]
 
+    def _on_rollout_start(self) -> None:
+        self.rollout_start = self.model.num_timesteps
+
     def _on_step(self) -> bool:
+        self.stopped = interrupts.stop_requested()
+        if self.stopped is not None:  # a signal: abandon this rollout, train() saves
+            return False
         steps = self.model.n_envs
         for info, done in zip(self.locals["infos"], self.locals["dones"], strict=True):
             if done:
@@ -472,6 +487,10 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
         raise ConfigError(
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
+    if resume:
+        check_resume(out_dir, args.algo, args)
+        if not checkpoint.exists():
+            announce_fresh_start(out_dir)
     write_config(out_dir, args.algo, args)
     configure_torch(args.threads)
     kwargs = env_kwargs(args, "train")
@@ -481,18 +500,25 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     if checkpoint.exists():
         model = ALGORITHMS[args.algo].load(checkpoint, env=env, device=resolve_device(args.device))
         model.tensorboard_log = tensorboard
+        for folder in Path(tensorboard).glob(f"{args.algo}_*"):  # SB3's own log continues
+            purge_tensorboard(folder, model.num_timesteps + 1)
     else:
         model = make_model(args, env, tensorboard)
     remaining = args.total_timesteps - model.num_timesteps
+    progress = _Progress(out_dir, args, show_progress)
     if remaining > 0:
-        model.learn(
-            remaining,
-            callback=_Progress(out_dir, args, show_progress),
-            reset_num_timesteps=False,
-            tb_log_name=args.algo,
-        )
+        with interrupts.handle_signals(), interrupts.deferred():
+            model.learn(
+                remaining, callback=progress, reset_num_timesteps=False, tb_log_name=args.algo
+            )
+    if progress.stopped is not None:  # the abandoned rollout is played again on resume
+        model.num_timesteps = progress.rollout_start
     path = save_model(model, out_dir)
     env.close()
+    if progress.stopped is not None:
+        raise interrupts.Interrupted(
+            progress.stopped, model.num_timesteps, args.total_timesteps, unit="env step"
+        )
     return path
 
 

@@ -6,6 +6,7 @@ builds on these, so nothing is copied between learners; nothing here imports a l
 =================  ==========================================================================
 ``config``         :class:`~.config.EnvArgs` / :class:`~.config.RunArgs`, the settings every
                    learner's ``Args`` inherits, and the env keywords of a split (no torch)
+``datasets``       a run on a NIfTI folder: its cases, splits and coarse p(0) (no torch)
 ``runtime``        torch's thread count and the seeds of a run
 ``networks``       :class:`~.networks.VoxelActorCritic`, :class:`~.networks.ConfidenceNet`
                    and their shape :class:`~.networks.NetworkConfig`
@@ -14,9 +15,10 @@ builds on these, so nothing is copied between learners; nothing here imports a l
 ``rollout``        vector envs and synchronous episodes (:class:`~.rollout.Rollout`)
 ``policies``       :class:`~.policies.NetworkPolicy`: a trained network as a policy
 ``evaluation``     the evaluation protocol: Dice per step, ASSD, NoC, flips (no torch)
-``runs``           a run directory's ``config.json`` (no torch)
+``runs``           a run directory's ``config.json`` and what a resume may change (no torch)
+``interrupts``     SIGINT / SIGTERM / a checkpoint signal: stop at an update (no torch)
 ``checkpoints``    atomic checkpoints
 ``logger``         TensorBoard scalars, ``scalars.jsonl`` and the progress bar
-``training``       :class:`~.training.TrainingLoop`: resume, logging, timed checkpoints
+``training``       :class:`~.training.TrainingLoop`: resume, logging, checkpoints, signals
 =================  ==========================================================================
 """

@@ -65,6 +65,18 @@ class EnvArgs:
     """add the channel t / T to the observation (a time-aware state: the agent can tell its
     last step, where an untimed policy's drift towards 0.5 flips voxels)"""
 
+    # --- real data (IteR-MRL §4.1 on a NIfTI folder; see segenv_agents.common.datasets) ---
+    dataset: str = ""
+    """an MSD task folder or a folder of image/label pairs ('' = the synthetic cases)"""
+    preset: str = ""
+    """task preset of segenv.data.presets for --dataset (modality, labels, crop, split sizes)"""
+    splits: str = ""
+    """train1/train2/test splits JSON for --dataset ('' = drawn with data_seed, kept in the run)"""
+    coarse: str = ""
+    """coarse network run folder for --dataset ('' = a shared cache keyed by settings and data)"""
+    coarse_epochs: int = 30
+    """epochs of the coarse network (the initial method) on train1, for --dataset"""
+
 
 @dataclass
 class RunArgs(EnvArgs):
@@ -90,8 +102,7 @@ class RunArgs(EnvArgs):
 
 def env_id_of(args: EnvArgs) -> str:
     """The Gymnasium id for ``args.shape``: 2D for ``(H, W)``, 3D for ``(D, H, W)``."""
-    if len(args.shape) not in (2, 3):
-        raise ConfigError(f"shape must be (D, H, W) or (H, W), got {args.shape!r}")
+    check_shape(args.shape)
     return "InteractiveSeg2D-v0" if len(args.shape) == 2 else "InteractiveSeg3D-v0"
 
 
@@ -103,6 +114,7 @@ def synthetic_split(args: EnvArgs, split: str) -> SyntheticSource:
     """
     if split not in ("train", "test"):
         raise ConfigError(f"split={split!r} is unknown; use 'train' or 'test'")
+    check_shape(args.shape)
     volume = (1, *args.shape) if len(args.shape) == 2 else tuple(args.shape)
     knobs = {k: v for k, v in DOMAIN_RANDOMISATION.items() if k != "family"}
     splits = synthetic_splits(
@@ -146,7 +158,7 @@ def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[st
     """Keyword arguments of ``gym.make(env_id_of(args), ...)`` for a split, plus overrides."""
     kwargs: dict[str, Any] = {
         "shape": tuple(args.shape),
-        "dataset": synthetic_split(args, split),
+        "dataset": None if args.dataset else synthetic_split(args, split),
         "initial_clicks": args.initial_clicks,
         "clicks_per_step": args.clicks_per_step,
         "max_steps": args.max_steps,
@@ -159,6 +171,10 @@ def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[st
         "step_channel": args.step_channel,
         **initial_segmentation(args),
     }
+    if args.dataset:  # real data: the split's cases, the coarse network's p(0), augmentation
+        from .datasets import dataset_env_kwargs
+
+        kwargs.update(dataset_env_kwargs(args, split))
     kwargs.update(overrides)
     return kwargs
 
@@ -175,3 +191,17 @@ def evaluation_env_kwargs(args: EnvArgs, split: str = "test", **overrides: Any) 
 def interaction_free(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The same env without any click (all-zero hints): IteR-MRL0's pre-training stage."""
     return {**kwargs, "initial_clicks": 0, "clicks_per_step": 0, "user": "largest_error"}
+
+
+def check_shape(shape: Any) -> tuple[int, ...]:
+    """``shape`` as a tuple: 2 positive ints (H, W: the 2D env) or 3 (D, H, W: the 3D env)."""
+    values = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    if len(values) not in (2, 3) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values
+    ):
+        shown = " ".join(str(v) for v in values)
+        raise ConfigError(
+            f"shape (--shape) takes 2 ints (H W: the 2D env) or 3 (D H W: the 3D env), each "
+            f">= 1; got {shown}"
+        )
+    return values

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,3 +43,39 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)  # noqa: NPY002  (libraries that use the legacy global RNG)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def rng_states() -> dict[str, Any]:
+    """The states of Python's, numpy's and torch's global generators (CPU and CUDA).
+
+    :class:`~.training.TrainingLoop` stores them in every checkpoint and
+    :func:`restore_rng_states` puts them back on resume, so a resumed run draws what the
+    uninterrupted run would have drawn.
+    """
+    states: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),  # noqa: NPY002  (the legacy global generator)
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states: Mapping[str, Any]) -> None:
+    """Put back generator states written by :func:`rng_states` (missing entries are skipped)."""
+    if "python" in states:
+        random.setstate(_as_python_state(states["python"]))
+    if "numpy" in states:
+        np.random.set_state(states["numpy"])  # noqa: NPY002
+    if "torch" in states:
+        torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _as_python_state(state: Any) -> Any:
+    """``random.setstate`` wants tuples; a checkpoint may hold lists."""
+    if isinstance(state, list):
+        return tuple(_as_python_state(part) for part in state)
+    return state

@@ -1,7 +1,15 @@
-"""The outer loop every learner shares: resume, progress, logging and timed checkpoints."""
+"""The outer loop every learner shares: resume, progress, logging, checkpoints, signals.
+
+Every learner that runs its updates through :class:`TrainingLoop` (A3C, MECCA, the supervised
+baselines, and any new one) gets the same lifecycle: a resume that refuses to mix two runs
+(:func:`~.runs.check_resume`), checkpoints written atomically every ``checkpoint_every_s``
+seconds, at the end and when a signal stops the run (:mod:`.interrupts`), the global
+generators' states in every checkpoint, and a log that continues from the checkpoint's step.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -9,19 +17,32 @@ from typing import Any, NamedTuple
 
 from segenv.errors import ConfigError
 
+from . import interrupts
 from .checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .logger import RunLogger
-from .runs import write_config
+from .runs import announce_fresh_start, check_resume, write_config
+from .runtime import restore_rng_states, rng_states
 
 
 class TrainingLoop:
-    """The outer loop every learner shares: resume, progress, logging, timed checkpoints.
+    """The outer loop every learner shares: resume, progress, logging, checkpoints, signals.
 
     A learner builds it from plain values (its budget and logging settings) and opens the run
     directory (:meth:`open`); then it yields one :class:`UpdateResult` per update and gives
     ``state(updates_done)``, the checkpoint payload. The loop logs the results, writes a
     checkpoint every ``checkpoint_every_s`` seconds and at the end, and :meth:`resume_state`
     reads the checkpoint back.
+
+    Signals: while :meth:`run` consumes updates, SIGINT, SIGTERM and the opt-in checkpoint
+    signal (:mod:`.interrupts`) let the current update finish; then the loop writes the
+    checkpoint and raises :class:`~.interrupts.Interrupted` (``done``, ``total``), which the
+    command line turns into one line and exit status ``128 + signal``. A second SIGINT or
+    SIGTERM quits at once, leaving the last checkpoint.
+
+    Repeatability: every checkpoint also holds the states of Python's, numpy's and torch's
+    global generators, which :meth:`run` puts back when it resumes, after the learner has
+    built its network; what a learner draws from its own generators (A3C's action sampler,
+    the episodes' reset seeds) it keeps in its own payload.
     """
 
     def __init__(
@@ -39,15 +60,24 @@ class TrainingLoop:
         self.checkpoint_every_s = checkpoint_every_s
         self.log_every = max(1, log_every)
         self.show_progress = show_progress
+        self._resumed: Mapping[str, Any] | None = None
 
     def open(self, learner: str, config: Any, *, resume: bool) -> dict[str, Any] | None:
         """Start or resume the run: return the checkpoint to resume from (None: start afresh).
 
         The learner's name and its settings (a dataclass) are recorded in ``config.json``; a
-        directory that holds a run is an error unless ``resume``.
+        directory that holds a run is an error unless ``resume``; resuming with settings that
+        change the environment, the network or the learner is an error naming each field
+        (:func:`~.runs.check_resume`); resuming a directory without a checkpoint says that it
+        starts afresh.
         """
+        if resume:
+            check_resume(self.out_dir, learner, config)
         state = self.resume_state(resume)
+        if resume and state is None:
+            announce_fresh_start(self.out_dir)
         write_config(self.out_dir, learner, config)
+        self._resumed = state
         return state
 
     @property
@@ -78,38 +108,60 @@ class TrainingLoop:
             results: The learner's updates, in any order (asynchronous workers interleave);
                 the loop stops after ``total_updates - start_update`` of them.
             state: ``state(updates_done) -> checkpoint payload``.
+
+        Raises:
+            Interrupted: A signal stopped the run; the checkpoint at ``done`` is written.
         """
-        logger = RunLogger(
-            self.out_dir,
-            total=self.total_updates,
-            initial=start_update,
-            show_progress=self.show_progress,
-        )
-        last_save = time.monotonic()
-        done = start_update
-        try:
-            for result in results:
-                done += 1
-                logger.progress(
-                    1, result.env_steps, result.transitions, **_headline(result.scalars)
+        with interrupts.handle_signals(), interrupts.deferred():
+            if self._resumed is not None and "rng" in self._resumed:
+                restore_rng_states(self._resumed["rng"])
+            if self._resumed is not None and start_update >= self.total_updates:
+                print(
+                    f"segenv: {self.out_dir} is already at update {start_update}/"
+                    f"{self.total_updates}; nothing to train (raise --total-updates to go on)",
+                    file=sys.stderr,
                 )
-                if result.update % self.log_every == 0 or done >= self.total_updates:
-                    steps_per_s, transitions_per_s = logger.throughput
-                    scalars = {
-                        **result.scalars,
-                        "charts/env_steps_per_s": steps_per_s,
-                        "charts/transitions_per_s": transitions_per_s,
-                    }
-                    logger.scalars(scalars, result.update + 1)
-                if done >= self.total_updates:
-                    break
-                if time.monotonic() - last_save >= self.checkpoint_every_s:
-                    save_checkpoint(self.checkpoint_path, state(done))
-                    last_save = time.monotonic()
-            save_checkpoint(self.checkpoint_path, state(done))
+            logger = RunLogger(
+                self.out_dir,
+                total=self.total_updates,
+                initial=start_update,
+                show_progress=self.show_progress,
+            )
+            last_save = time.monotonic()
+            done = start_update
+            stopped = interrupts.stop_requested() if done < self.total_updates else None
+            try:
+                for result in [] if stopped else results:
+                    done += 1
+                    logger.progress(
+                        1, result.env_steps, result.transitions, **_headline(result.scalars)
+                    )
+                    if result.update % self.log_every == 0 or done >= self.total_updates:
+                        steps_per_s, transitions_per_s = logger.throughput
+                        scalars = {
+                            **result.scalars,
+                            "charts/env_steps_per_s": steps_per_s,
+                            "charts/transitions_per_s": transitions_per_s,
+                        }
+                        logger.scalars(scalars, result.update + 1)
+                    if done >= self.total_updates:
+                        break
+                    stopped = interrupts.stop_requested()
+                    if stopped:
+                        break
+                    if time.monotonic() - last_save >= self.checkpoint_every_s:
+                        self._save(state, done)
+                        last_save = time.monotonic()
+                self._save(state, done)
+            finally:
+                logger.close()
+            if stopped:
+                raise interrupts.Interrupted(stopped, done, self.total_updates)
             return done
-        finally:
-            logger.close()
+
+    def _save(self, state: Callable[[int], dict[str, Any]], done: int) -> None:
+        """The learner's payload and the global generators' states, written atomically."""
+        save_checkpoint(self.checkpoint_path, {**state(done), "rng": rng_states()})
 
     def run_updates(
         self,

@@ -51,6 +51,7 @@ import numpy as np
 from segenv.files import atomic_write, atomic_write_text
 from segenv.metrics import interaction_auc, markdown_table
 
+from ..common.datasets import run_splits
 from .cells import cell_args, cell_dir, read_result
 from .definitions import Cell, Row, Suite, Table
 from .provenance import hardware_line
@@ -517,6 +518,33 @@ def matrix_table_markdown(
     return markdown_table(rows), summaries
 
 
+def _data_line(args: Any, kind: str, shape: str) -> str:
+    """The report's line on the data: the synthetic splits, or a folder and its splits."""
+    if getattr(args, "dataset", ""):
+        sizes = ", ".join(
+            f"`{group}` {len(names)}" for group, names in run_splits(args).groups.items()
+        )
+        return (
+            f"- Data: {args.dataset} ({kind} {shape}); splits {args.splits}: {sizes} "
+            "(`train1` trains the coarse network, `train2` the learners, `test` is held out), "
+            "one test episode per case."
+        )
+    return (
+        f"- Data: synthetic {kind} {shape} (family {args.family}"
+        f"{', domain-randomised' if args.randomise else ''}, difficulty {args.difficulty}, "
+        f"data seed {args.data_seed}); {args.num_train_cases} training cases (`train2`), "
+        f"{args.num_test_cases} held-out test cases (`test`), one test episode per case."
+    )
+
+
+def _start_of(args: Any) -> str:
+    if getattr(args, "dataset", ""):
+        return "the coarse network's probability (trained on `train1`)"
+    if getattr(args, "start", "degraded") == "image_aware":
+        return f"the image-aware start (errors where the image misleads), Dice {args.target_dice}"
+    return f"degraded ground truth with Dice {args.target_dice}"
+
+
 def provenance_lines(suite: Suite, out_dir: Path, session_wall_s: float | None) -> list[str]:
     """The header of a report: data, size, protocol, seeds, revisions, hardware, wall time."""
     profile = suite.profile
@@ -538,13 +566,9 @@ def provenance_lines(suite: Suite, out_dir: Path, session_wall_s: float | None) 
         f"# Benchmark `{suite.name}`, profile `{profile.name}`",
         "",
         f"- Profile: {profile.description} (learner presets `{profile.preset}`).",
-        f"- Data: synthetic {kind} {shape} (family {args.family}"
-        f"{', domain-randomised' if args.randomise else ''}, difficulty {args.difficulty}, "
-        f"data seed {args.data_seed}); {args.num_train_cases} training cases (`train2`), "
-        f"{args.num_test_cases} held-out test cases (`test`), one test episode per case.",
+        _data_line(args, kind, shape),
         f"- Size: {shape} voxels per case, spacing 1 mm.",
-        f"- Protocol: p(0) = the {args.start.replace('_', '-')} start with Dice "
-        f"{args.target_dice}; "
+        f"- Protocol: p(0) = {_start_of(args)}; "
         f"{args.initial_clicks} clicks on p(0), then {args.clicks_per_step} per step "
         f"(largest-error user unless a row says otherwise); T = {profile.eval_steps} at test, "
         f"greedy actions, evaluation seed {profile.eval_seed}.",

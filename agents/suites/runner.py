@@ -4,7 +4,11 @@ A finished cell is skipped on a re-run; an interrupted one resumes from its lear
 checkpoint (``train(args, run_dir, resume=True)``); a variant added later is evaluated without
 retraining; ``only`` (glob patterns of cell names) and ``rerun`` re-run chosen cells. A cell
 whose recorded settings differ from the current ones is an error, never silently reused.
-Cells can run in forked processes (``jobs``). :func:`benchmark_command` is
+Cells can run in forked processes (``jobs``). SIGINT, SIGTERM and the checkpoint signal (see
+:mod:`..common.interrupts`) stop a suite cleanly: the running cells write their checkpoints,
+every finished cell is kept, and running the same command again continues with the rest.
+With ``dataset=`` the cells train and are evaluated on a NIfTI folder with IteR-MRL §4.1's
+protocol (one split and one coarse network for the whole suite). :func:`benchmark_command` is
 ``segenv benchmark`` and :func:`main` the entry point of ``benchmarks/reward_designs.py`` and
 ``benchmarks/ablations.py``.
 """
@@ -12,11 +16,13 @@ Cells can run in forked processes (``jobs``). :func:`benchmark_command` is
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import importlib
 import json
 import multiprocessing
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -32,8 +38,10 @@ from segenv.errors import ConfigError, SegEnvError
 from segenv.metrics import NSD_TOLERANCE_MM, InteractiveMetrics
 
 from .. import registry
+from ..common import interrupts
 from ..common.checkpoints import CHECKPOINT_NAME, load_checkpoint
-from ..common.config import EnvArgs, RunArgs, env_id_of, evaluation_env_kwargs
+from ..common.config import EnvArgs, RunArgs, check_shape, env_id_of, evaluation_env_kwargs
+from ..common.datasets import DATASET_SHAPE
 from ..common.evaluation import Policy, play_episodes, score_episode
 from ..common.runtime import configure_torch
 from ..graphcut import GraphCutPolicy
@@ -179,6 +187,7 @@ def run_cell(
     Returns:
         The cell's result record.
     """
+    interrupts.raise_if_requested(stage=f"cell {cell.name}")
     directory = cell_dir(out_dir, cell)
     config = prepare_cell(cell, profile, out_dir)
     result = read_result(out_dir, cell)
@@ -219,10 +228,11 @@ def _train(
     cell: Cell, args: EnvArgs, run_dir: Path, config: Mapping[str, Any], show_progress: bool
 ) -> dict[str, Any]:
     start, cpu_start = time.perf_counter(), process_cpu_s()
-    resumed = (run_dir / CHECKPOINT_NAME).exists()
+    resumed = any(run_dir.glob("checkpoint.*"))  # checkpoint.pt, or SB3's checkpoint.zip
     updates = None
     if cell.trained:
-        registry.load(cell.learner).train(args, run_dir, resume=True, show_progress=show_progress)
+        learner = registry.load(cell.learner)
+        learner.train(args, run_dir, resume=resumed, show_progress=show_progress)
         state = load_checkpoint(run_dir / CHECKPOINT_NAME)
         updates = None if state is None else state.get("updates")
     return {
@@ -302,6 +312,7 @@ def run_suite(
     rerun: bool = False,
     show_progress: bool = True,
     jobs: int | None = None,
+    data: DataOptions | None = None,
 ) -> SuiteReport:
     """Run (or resume) the cells of ``suite`` in ``out_dir``, then write its reports.
 
@@ -315,28 +326,94 @@ def run_suite(
         jobs: Cells run at the same time, each in a forked process (default: the profile's).
             On a 2-core CPU two single-threaded cells beat one two-threaded cell, and they
             keep their speed when other work shares the machine.
+        data: Train and evaluate on a NIfTI folder (:class:`DataOptions`) instead of the
+            synthetic cases: ``OUT/splits.json`` and one coarse network serve every cell.
 
     Returns:
         The :class:`~.report.SuiteReport` (paths of the Markdown, CSV and PNG files,
         and the per-row summaries).
+
+    Raises:
+        Interrupted: A signal stopped the suite; the cells it ran have their checkpoints and
+            every finished cell is kept (run the suite again to continue).
     """
     out = Path(out_dir)
     workers = suite.profile.jobs if jobs is None else jobs
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"jobs must be an int >= 1, got {jobs!r}")
-    chosen = select_cells(suite, only)
-    start = time.perf_counter()
-    for cell in chosen:
-        if rerun and cell_dir(out, cell).exists():
-            shutil.rmtree(cell_dir(out, cell))
-        prepare_cell(cell, suite.profile, out)  # a changed setting fails here, before any work
-    if workers == 1 or len(chosen) == 1:
-        for index, cell in enumerate(chosen, 1):
-            _say(show_progress, f"[{index}/{len(chosen)}] {cell.name}: {_state(out, cell)}")
-            run_cell(cell, suite.profile, out, show_progress=show_progress)
-    else:
-        _run_parallel(chosen, suite.profile, out, workers, show_progress)
-    return write_reports(suite, out, session_wall_s=time.perf_counter() - start)
+    with interrupts.handle_signals():
+        if data is not None:
+            suite = with_dataset(suite, out, data)
+        chosen = select_cells(suite, only)
+        start = time.perf_counter()
+        for cell in chosen:
+            if rerun and cell_dir(out, cell).exists():
+                shutil.rmtree(cell_dir(out, cell))
+            prepare_cell(cell, suite.profile, out)  # a changed setting fails here, before work
+        if workers == 1 or len(chosen) == 1:
+            for index, cell in enumerate(chosen, 1):
+                _say(show_progress, f"[{index}/{len(chosen)}] {cell.name}: {_state(out, cell)}")
+                try:
+                    run_cell(cell, suite.profile, out, show_progress=show_progress)
+                except interrupts.Interrupted as stop:
+                    raise _suite_interrupted(stop, suite, out, [cell]) from None
+        else:
+            _run_parallel(chosen, suite, out, workers, show_progress)
+        return write_reports(suite, out, session_wall_s=time.perf_counter() - start)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataOptions:
+    """A suite on real data: the folder and how to split it (see ``segenv train --dataset``)."""
+
+    dataset: str
+    """an MSD task folder or a folder of image/label pairs"""
+    preset: str = ""
+    """task preset of :mod:`segenv.data.presets`"""
+    splits: str = ""
+    """splits JSON (default: drawn with data seed 0 and kept as ``OUT/splits.json``)"""
+    shape: tuple[int, ...] = DATASET_SHAPE
+    """``(D, H, W)`` the volumes are resized to"""
+    coarse: str = ""
+    """the coarse network's folder (default: segenv's shared cache)"""
+    coarse_epochs: int = 30
+    """epochs of the coarse network on ``train1``"""
+
+
+def with_dataset(suite: Suite, out: Path, data: DataOptions) -> Suite:
+    """``suite`` with every cell on ``data``: splits and coarse network prepared once, here."""
+    from ..coarse import prepare_dataset_run
+
+    check_shape(data.shape)
+    wanted = EnvArgs(
+        shape=tuple(data.shape),
+        dataset=str(Path(data.dataset).expanduser().resolve()),
+        preset=data.preset,
+        splits=str(Path(data.splits).expanduser().resolve()) if data.splits else "",
+        coarse=str(Path(data.coarse).expanduser().resolve()) if data.coarse else "",
+        coarse_epochs=data.coarse_epochs,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    device = str(suite.profile.common.get("device", "auto"))
+    prepared = prepare_dataset_run(wanted, out / "splits.json", device=device)
+    fields = ("shape", "dataset", "preset", "splits", "coarse", "coarse_epochs")
+    common = {**suite.profile.common, **{name: getattr(prepared, name) for name in fields}}
+    return dataclasses.replace(suite, profile=dataclasses.replace(suite.profile, common=common))
+
+
+def _suite_interrupted(
+    stop: interrupts.Interrupted, suite: Suite, out: Path, running: Sequence[Cell]
+) -> interrupts.Interrupted:
+    """The suite's :class:`Interrupted`: the cell(s) stopped and how many are kept."""
+    finished = sum(read_result(out, cell) is not None for cell in suite.cells)
+    note = f"{finished} of {len(suite.cells)} cells finished and kept"
+    names = ", ".join(cell.name for cell in running)
+    stage = f"cell{'s' if len(running) > 1 else ''} {names}" if names else ""
+    if len(running) == 1:
+        return interrupts.Interrupted(
+            stop.signum, stop.done, stop.total, stop.unit, stage, stop.saved, note
+        )
+    return interrupts.Interrupted(stop.signum, stage=stage, saved=stop.saved, note=note)
 
 
 def _say(show: bool, text: str) -> None:
@@ -349,34 +426,61 @@ def _state(out: Path, cell: Cell) -> str:
 
 
 def _run_parallel(
-    cells: Sequence[Cell], profile: Profile, out: Path, workers: int, show_progress: bool
+    cells: Sequence[Cell], suite: Suite, out: Path, workers: int, show_progress: bool
 ) -> None:
-    """Run cells in ``workers`` forked processes (forked: rewards registered here work)."""
+    """Run cells in ``workers`` forked processes (forked: rewards registered here work).
+
+    A signal reaches the workers too (forwarded); each running cell writes its checkpoint and
+    stops, the cells not started are cancelled, then :class:`Interrupted` is raised.
+    """
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ConfigError("jobs > 1 needs the 'fork' start method (Linux, macOS); use jobs=1")
+    profile = suite.profile
     context = multiprocessing.get_context("fork")
     ordered = sorted(cells, key=lambda cell: -relative_cost(cell, profile))  # long ones first
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    with interrupts.deferred(), pool:
         started = time.perf_counter()
         futures = {
             pool.submit(run_cell, cell, profile, out, show_progress=False): cell for cell in ordered
         }
         pending = set(futures)
         finished = 0
+        stopped: list[tuple[Cell, interrupts.Interrupted]] = []
         try:
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
-                    future.result()  # re-raises a cell's error here
+                    try:
+                        future.result()  # re-raises a cell's error here
+                    except interrupts.Interrupted as stop:
+                        stopped.append((futures[future], stop))
+                        continue
                     finished += 1
                     elapsed = (time.perf_counter() - started) / 60
                     name = futures[future].name
                     _say(
                         show_progress, f"[{finished}/{len(cells)}] {name}: done ({elapsed:.1f} min)"
                     )
+                signum = interrupts.stop_requested()
+                if (signum is not None or stopped) and pending:  # a stopped cell stops the rest
+                    for future in pending:
+                        future.cancel()
+                    pending = {future for future in pending if not future.cancelled()}
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+    signum = interrupts.stop_requested()
+    if stopped or signum is not None:
+        running = [(cell, stop) for cell, stop in stopped if stop.done is not None]
+        if len(running) == 1:  # where that cell stopped
+            error = running[0][1]
+        else:
+            first = stopped[0][1] if stopped else interrupts.Interrupted(signum or 2)
+            saved = any(stop.saved for _, stop in stopped)
+            error = interrupts.Interrupted(first.signum, saved=saved)
+        cells = [cell for cell, _ in running]
+        raise _suite_interrupted(error, suite, out, cells) from None
 
 
 def relative_cost(cell: Cell, profile: Profile) -> float:
@@ -474,11 +578,42 @@ def _parser(prog: str, suite: str | None) -> argparse.ArgumentParser:
         "--plugin", action="append", default=[], help="module to import first (own rewards)"
     )
     parser.add_argument(
-        "--jobs", type=int, default=None, help="cells at the same time (default: the profile's)"
+        "--jobs",
+        type=_positive,
+        default=None,
+        help="cells at the same time, >= 1 (default: the profile's)",
     )
     parser.add_argument("--no-progress", action="store_true", help="quiet")
     parser.add_argument("--list", action="store_true", help="list the cells and exit")
+    real = parser.add_argument_group(
+        "real data (IteR-MRL §4.1: splits, a coarse network on train1, cells on train2 / test)"
+    )
+    real.add_argument("--dataset", default=None, help="an MSD task folder or image/label pairs")
+    real.add_argument("--preset", default="", help="task preset (segenv.data.presets)")
+    real.add_argument("--splits", default="", help="splits JSON (default: OUT/splits.json)")
+    real.add_argument(
+        "--shape", type=_positive, nargs=3, default=None, metavar="N", help="D H W (30 55 55)"
+    )
+    real.add_argument("--coarse", default="", help="coarse network folder (default: cache)")
+    real.add_argument("--coarse-epochs", type=_positive, default=30, help="its epochs on train1")
+    parser.add_argument(
+        "--checkpoint-signal",
+        default=None,
+        metavar="SIGNAL",
+        help="also stop with checkpoints on this signal, e.g. USR1; default "
+        f"${interrupts.CHECKPOINT_SIGNAL_ENV}",
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def benchmark_command(argv: Sequence[str], *, suite: str | None = None, prog: str = "") -> int:
@@ -501,18 +636,42 @@ def benchmark_command(argv: Sequence[str], *, suite: str | None = None, prog: st
     designs = None if namespace.designs is None else check_designs(namespace.designs)
     built = build_suite(name, namespace.profile, seeds=seeds, designs=designs)
     out = namespace.out or Path("runs/benchmarks") / namespace.profile
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a directory; choose a directory path")
     if namespace.list:
         for cell in select_cells(built, namespace.only):
             state = "done" if read_result(out, cell) is not None else "to run"
             print(f"{cell.name:40s} {cell.learner:9s} {state}")
         return 0
-    report = run_suite(
-        built,
-        out,
-        only=namespace.only,
-        rerun=namespace.rerun,
-        show_progress=not namespace.no_progress,
-    )
+    data = None
+    if namespace.dataset is not None:
+        data = DataOptions(
+            dataset=namespace.dataset,
+            preset=namespace.preset,
+            splits=namespace.splits,
+            shape=tuple(namespace.shape) if namespace.shape else DATASET_SHAPE,
+            coarse=namespace.coarse,
+            coarse_epochs=namespace.coarse_epochs,
+        )
+    elif namespace.shape or namespace.splits or namespace.preset or namespace.coarse:
+        raise ConfigError("--shape, --splits, --preset and --coarse need --dataset PATH")
+    checkpoint_signal = interrupts.parse_signal(namespace.checkpoint_signal)
+    try:
+        with interrupts.handle_signals(checkpoint_signal):
+            report = run_suite(
+                built,
+                out,
+                only=namespace.only,
+                rerun=namespace.rerun,
+                show_progress=not namespace.no_progress,
+                jobs=namespace.jobs,
+                data=data,
+            )
+    except interrupts.Interrupted as stop:
+        words = [word for word in argv if word not in ("--rerun", "--debug")]
+        again = shlex.join([*shlex.split(prog or "segenv benchmark"), *words])
+        print(f"{stop.line}; resume with: {again}", file=sys.stderr)
+        return stop.exit_code
     print(report.markdown_path.read_text(encoding="utf-8"))
     print(
         f"wrote {report.markdown_path}, {report.csv_path}, {report.png_path}, {report.curves_path}"
