@@ -184,7 +184,7 @@ def evaluate_command(argv: Sequence[str]) -> int:
 def learners_command(argv: Sequence[str]) -> int:
     """``segenv learners``: list what can be trained."""
     for name, spec in registry.LEARNERS.items():
-        print(f"{name:8s} {spec.summary} ({spec.module_name})")
+        print(f"{name:15s} {spec.summary} ({spec.module_name})")
     return 0
 
 

@@ -18,7 +18,7 @@ TINY_FLAGS = [
 def test_learners_and_help(capsys):
     assert cli.main(["learners"]) == 0
     out = capsys.readouterr().out
-    for name in ("a3c", "mecca", "ppo", "a2c", "intercnn", "rnet"):
+    for name in ("a3c", "mecca", "ppo", "sb3_ppo", "sb3_a2c", "sb3_ppo_scalar", "intercnn", "rnet"):
         assert name in out
     assert cli.main([]) == 0
     assert cli.main(["fly"]) == 2
