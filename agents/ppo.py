@@ -467,6 +467,7 @@ def checkpoint_payload(
         "optimizer": optimizer.state_dict(),
         "generator": generator.get_state(),
         "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     }
 
 
@@ -498,6 +499,8 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])  # actions sampled on a GPU
         start = int(state["updates"])
     env = make_env(args)
 
