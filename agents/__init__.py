@@ -7,7 +7,7 @@ The ``agents/`` folder installs as the import package ``segenv_agents`` (with
 2. :mod:`.suites` (the benchmark engine) and :mod:`.compare` (``segenv evaluate``: a run
    against the initial segmentation and the no-learning baselines);
 3. :mod:`.registry` — the :class:`~.registry.Learner` contract and the table of learners;
-4. the learners :mod:`.a3c`, :mod:`.mecca`, :mod:`.sb3`, :mod:`.supervised`, :mod:`.coarse`
-   and the baselines :mod:`.graphcut`, :mod:`.scripted`;
+4. the learners :mod:`.a3c`, :mod:`.mecca`, :mod:`.ppo`, :mod:`.sb3`, :mod:`.supervised`,
+   :mod:`.coarse` and the baselines :mod:`.graphcut`, :mod:`.scripted`;
 5. :mod:`.common` — the pieces the learners share, one concept per module.
 """

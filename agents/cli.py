@@ -440,7 +440,7 @@ def learners_command(argv: Sequence[str]) -> int:
         prog="segenv learners", description="List the learners segenv train knows."
     ).parse_args(argv)
     for name, spec in registry.LEARNERS.items():
-        print(f"{name:8s} {spec.summary} ({spec.module_name})")
+        print(f"{name:15s} {spec.summary} ({spec.module_name})")
     return 0
 
 

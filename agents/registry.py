@@ -11,9 +11,10 @@ A learner is a module that satisfies :class:`Learner`:
   :data:`~.common.evaluation.Policy`.
 
 :data:`LEARNERS` maps each name to its module, a one-line summary and the ``Args`` fields the
-name fixes (``ppo`` and ``a2c`` are one module with ``algo`` fixed). :func:`load` imports a
-module only when it is asked for, so listing the learners needs neither torch nor SB3, and
-checks it against the contract. To add a learner, write its module and add a row here.
+name fixes (``sb3_ppo``, ``sb3_a2c`` and their ``_scalar`` controls are one module with
+``algo`` fixed). :func:`load` imports a module only when it is asked for, so listing the
+learners needs neither torch, SB3 nor TorchRL, and checks it against the contract. To add a
+learner, write its module and add a row here.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .common.config import RunArgs
 from .common.evaluation import Policy
 
 if TYPE_CHECKING:  # mypy checks every learner module against the contract
-    from . import a3c, mecca, sb3, supervised
+    from . import a3c, mecca, ppo, sb3, supervised
 
 
 @runtime_checkable
@@ -78,8 +79,23 @@ class LearnerSpec:
 LEARNERS: dict[str, LearnerSpec] = {
     "a3c": LearnerSpec(".a3c", "IteR-MRL's A3C with the fully convolutional actor-critic"),
     "mecca": LearnerSpec(".mecca", "MECCA: A3C + action-confidence network and guide"),
-    "ppo": LearnerSpec(".sb3", "stable-baselines3 PPO with VoxelPolicy", (("algo", "ppo"),)),
-    "a2c": LearnerSpec(".sb3", "stable-baselines3 A2C with VoxelPolicy", (("algo", "a2c"),)),
+    "ppo": LearnerSpec(".ppo", "per-voxel PPO on TorchRL: value map, per-voxel GAE and ratio"),
+    "sb3_ppo": LearnerSpec(
+        ".sb3", "stable-baselines3 PPO, per voxel (VoxelPPO + VoxelPolicy)", (("algo", "ppo"),)
+    ),
+    "sb3_a2c": LearnerSpec(
+        ".sb3", "stable-baselines3 A2C, per voxel (VoxelA2C + VoxelPolicy)", (("algo", "a2c"),)
+    ),
+    "sb3_ppo_scalar": LearnerSpec(
+        ".sb3",
+        "stable-baselines3 PPO as it comes: one scalar advantage per volume (a control)",
+        (("algo", "ppo_scalar"),),
+    ),
+    "sb3_a2c_scalar": LearnerSpec(
+        ".sb3",
+        "stable-baselines3 A2C as it comes: one scalar advantage per volume (a control)",
+        (("algo", "a2c_scalar"),),
+    ),
     "intercnn": LearnerSpec(
         ".supervised", "InterCNN: supervised, iterative, binary previous segmentation"
     ),
@@ -90,11 +106,11 @@ LEARNERS: dict[str, LearnerSpec] = {
     ),
 }
 
-LEARNERS_EXTRA = ("torch", "stable_baselines3", "tensorboard", "tqdm")
+LEARNERS_EXTRA = ("torch", "stable_baselines3", "torchrl", "tensordict", "tensorboard", "tqdm")
 """The top-level modules of the ``segenv[learners]`` extra (the env needs none of them)."""
 
 if TYPE_CHECKING:
-    _CONTRACT: tuple[Learner, ...] = (a3c, mecca, sb3, supervised)
+    _CONTRACT: tuple[Learner, ...] = (a3c, mecca, ppo, sb3, supervised)
 
 
 def spec(name: str) -> LearnerSpec:

@@ -1,34 +1,42 @@
-"""A stable-baselines3 plug-in: ``PPO(VoxelPolicy, env)`` and ``A2C(VoxelPolicy, env)`` on segenv.
+"""stable-baselines3 on segenv: per-voxel ``VoxelPPO`` / ``VoxelA2C`` and the scalar controls.
 
-Three pieces make SB3's single-agent algorithms train the shared voxel policy:
+``VoxelPPO(VoxelPolicy, env).learn(...)`` trains the shared voxel policy with SB3's own loop,
+callbacks, logger and ``save`` / ``load``, and every voxel is an agent with its own advantage.
+The pieces:
 
 * :class:`FlatVoxelActions` — the action-space adapter. SB3 stores a ``MultiDiscrete`` action
   as a flat vector of ``len(nvec)`` entries, so the env's ``MultiDiscrete((D, H, W))`` becomes
   ``MultiDiscrete([K] * D·H·W)`` and the wrapper reshapes the flat action back.
 * :class:`VoxelCategoricalDistribution` — one categorical per voxel, vectorised over the whole
   volume (SB3's ``MultiCategoricalDistribution`` would build one ``Categorical`` object per
-  voxel). Its ``log_prob`` and ``entropy`` are the **means** over voxels.
+  voxel). Its ``log_prob`` and ``entropy`` are per voxel ``(B, N)`` (``per_voxel=True``) or
+  their means over the voxels ``(B,)``.
 * :class:`VoxelPolicy` — an ``ActorCriticPolicy`` whose networks are
   :class:`~.common.networks.VoxelActorCritic`: no dense layer over the voxels, per-voxel logits
-  from convolutions, and the state value ``V(s)`` = the spatial mean of the value map.
+  from convolutions, and the value map: per voxel ``(B, N)`` (``per_voxel=True``) or its
+  spatial mean ``V(s)`` ``(B, 1)``.
+* :class:`VoxelRewards` — a ``VecEnvWrapper`` whose reward is every voxel's: the ``(n_envs, N)``
+  reward maps of ``info["reward_map"]`` instead of their means.
+* :class:`VoxelRolloutBuffer` — SB3's ``RolloutBuffer`` with ``(n_steps, n_envs, N)`` rewards,
+  values, log-probabilities, advantages and returns: SB3's own GAE recursion per voxel, and
+  samples flattened over the voxels, so that SB3's PPO / A2C losses (elementwise, then a mean)
+  clip and weight each voxel's ratio by its own advantage, normalise advantages over the
+  minibatch's voxels and regress each voxel's value on its own return.
+* :class:`VoxelPPO`, :class:`VoxelA2C` — ``PPO`` / ``A2C`` with the buffer, the wrapper and
+  ``VoxelPolicy(per_voxel=True)`` set up; nothing of SB3's ``train`` or ``collect_rollouts``
+  is rewritten.
 
-What this formulation shares with IteR-MRL's eq 7 and where it differs:
+**The scalar controls.** ``PPO(VoxelPolicy, env)`` and ``A2C(VoxelPolicy, env)`` (registry:
+``sb3_ppo_scalar``, ``sb3_a2c_scalar``) are SB3 as it comes: the reward is the env's scalar
+reward, the **mean voxel reward** r̄ of IteR-MRL's eq 7; ``V(s)`` is one number per state; with
+``gae_lambda=1`` and ``n_steps = T`` the advantage is eq 7's ``Σ_k γ^(k-t) r̄(k) - V(s(t))``,
+shared by every voxel; PPO's ratio ``exp(log π_new - log π_old)`` is then the *geometric mean*
+of the per-voxel ratios, clipped jointly for the whole volume. On the main-job protocol it
+does not learn: Dice 75.11 → 71.25, 52.04, 0.62, 0.00, 0.00 (README), as A3C with eq 7's scalar
+advantage ends at 0 too; the per-voxel classes learn.
 
-* Shared: the reward SB3 sees is the env's scalar reward, the **mean voxel reward** r̄ of eq 7;
-  ``V(s)`` is one number per state; with ``gae_lambda=1`` and ``n_steps = T`` every rollout is
-  exactly one episode per env and SB3's advantage is eq 7's ``Σ_k γ^(k-t) r̄(k) - V(s(t))``;
-  SB3's value loss is eq 6 (``A²``, as the squared error of the return), and A2C's policy loss
-  is eq 8 with ``log π`` averaged over voxels (eq 8's sum over voxels divided by N, a rescaled
-  learning rate).
-* Different: PPO's ratio ``exp(log π_new - log π_old)`` is then the *geometric mean* of the
-  per-voxel ratios (the joint ratio, a product over thousands of voxels, would be clipped
-  almost always), and it is clipped jointly for the whole volume; PPO and A2C normalise or
-  bootstrap advantages their own way (``normalize_advantage``; bootstrapping only matters
-  when ``n_steps`` is not a multiple of T); SB3 auto-resets the envs and seeds them once per
-  run, so episodes are not the same as A3C's; and every voxel shares one scalar advantage,
-  never PixelRL's per-voxel advantage (:mod:`segenv_agents.a3c` with ``advantage="voxel"``).
-
-Run it with ``segenv train ppo --config quick --out runs/ppo`` (or ``a2c``).
+Run them with ``segenv train sb3_ppo --config quick --out runs/sb3-ppo`` (or ``sb3_a2c``,
+``sb3_ppo_scalar``, ``sb3_a2c_scalar``).
 """
 
 from __future__ import annotations
@@ -47,12 +55,15 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.type_aliases import GymEnv, RolloutBufferSamples
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 from torch import nn
 
 from segenv.devices import resolve_device
@@ -74,7 +85,6 @@ from .common.runs import (
 )
 from .common.runtime import configure_torch
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C}
 CHECKPOINT_NAME = "checkpoint.zip"
 
 
@@ -111,12 +121,14 @@ class VoxelCategoricalDistribution(Distribution):
     """A categorical over K actions at every voxel, from logits ``(B, K, *spatial)``.
 
     Actions are flat ``(B, N)`` (SB3's buffer layout, N voxels). ``log_prob`` and ``entropy``
-    return the mean over voxels, ``(B,)``.
+    return one value per voxel, ``(B, N)``, with ``per_voxel=True``, else their means over the
+    voxels, ``(B,)``.
     """
 
-    def __init__(self, spatial_shape: tuple[int, ...]) -> None:
+    def __init__(self, spatial_shape: tuple[int, ...], *, per_voxel: bool = False) -> None:
         super().__init__()
         self.spatial_shape = spatial_shape
+        self.per_voxel = per_voxel
         self.logits: torch.Tensor | None = None
 
     def proba_distribution_net(self, *args: Any, **kwargs: Any) -> nn.Module:
@@ -133,18 +145,22 @@ class VoxelCategoricalDistribution(Distribution):
             raise ConfigError("call proba_distribution(logits) before using the distribution")
         return self.logits
 
+    def _per_voxel_or_mean(self, values: torch.Tensor) -> torch.Tensor:
+        flat = values.flatten(1)
+        return flat if self.per_voxel else flat.mean(dim=1)
+
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        """Mean over voxels of ``log π(a_i|s)``."""
+        """``log π(a_i|s)`` per voxel ``(B, N)``, or its mean over voxels ``(B,)``."""
         logits = self._logits()
         voxel_actions = actions.long().reshape(logits.shape[0], *logits.shape[2:])
         log_prob, _ = log_prob_and_entropy(logits, voxel_actions)
-        return log_prob.flatten(1).mean(dim=1)
+        return self._per_voxel_or_mean(log_prob)
 
     def entropy(self) -> torch.Tensor:
-        """Mean over voxels of the per-voxel entropy."""
+        """The entropy per voxel ``(B, N)``, or its mean over voxels ``(B,)``."""
         logits = self._logits()
         log_probs = torch.log_softmax(logits, dim=1)
-        return -(log_probs.exp() * log_probs).sum(dim=1).flatten(1).mean(dim=1)
+        return self._per_voxel_or_mean(-(log_probs.exp() * log_probs).sum(dim=1))
 
     def sample(self) -> torch.Tensor:
         """Flat sampled actions ``(B, N)`` (torch's global generator, which SB3 seeds)."""
@@ -187,9 +203,11 @@ class VoxelPolicy(ActorCriticPolicy):
     """A fully convolutional ``ActorCriticPolicy`` for the voxel-agent env.
 
     ``policy_kwargs``: ``channels``, ``shared_dilations``, ``head_dilations`` (see
-    :class:`~.common.networks.NetworkConfig`; one left out keeps its default). The env must be
-    wrapped in
-    :class:`FlatVoxelActions` (see :func:`make_sb3_env`).
+    :class:`~.common.networks.NetworkConfig`; one left out keeps its default) and
+    ``per_voxel``: values, log-probabilities and entropies per voxel, ``(B, N)`` (what
+    :class:`VoxelPPO` / :class:`VoxelA2C` train on; they set it), or ``V(s)`` = the spatial
+    mean of the value map ``(B, 1)`` and voxel means ``(B,)`` (plain SB3 ``PPO`` / ``A2C``). The
+    env must be wrapped in :class:`FlatVoxelActions` (see :func:`make_sb3_env`).
     """
 
     def __init__(
@@ -201,8 +219,10 @@ class VoxelPolicy(ActorCriticPolicy):
         channels: int | None = None,
         shared_dilations: Sequence[int] | None = None,
         head_dilations: Sequence[int] | None = None,
+        per_voxel: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.per_voxel = bool(per_voxel)
         if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) not in (
             3,
             4,
@@ -234,7 +254,7 @@ class VoxelPolicy(ActorCriticPolicy):
         shape = tuple(self.observation_space.shape or ())
         num_actions = int(self.action_space.nvec.flat[0])  # type: ignore[attr-defined]
         self.voxel_net = VoxelActorCritic.for_observation(shape, num_actions, self.network_config)
-        self.action_dist = VoxelCategoricalDistribution(shape[1:])
+        self.action_dist = VoxelCategoricalDistribution(shape[1:], per_voxel=self.per_voxel)
         self.optimizer = self.optimizer_class(
             self.parameters(),
             lr=lr_schedule(1),
@@ -247,20 +267,23 @@ class VoxelPolicy(ActorCriticPolicy):
             channels=self.network_config.channels,
             shared_dilations=self.network_config.shared_dilations,
             head_dilations=self.network_config.head_dilations,
+            per_voxel=self.per_voxel,
         )
         return data
 
     def _outputs(self, obs: Any) -> tuple[VoxelCategoricalDistribution, torch.Tensor]:
         features = self.extract_features(obs, self.features_extractor)
         output = self.voxel_net(features)
-        values = output.value_map.flatten(1).mean(dim=1, keepdim=True)
+        values = output.value_map.flatten(1)
+        if not self.per_voxel:
+            values = values.mean(dim=1, keepdim=True)
         distribution = cast(VoxelCategoricalDistribution, self.action_dist)
         return distribution.proba_distribution(output.logits), values
 
     def forward(
         self, obs: torch.Tensor, deterministic: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Flat actions, values ``(B, 1)`` and mean per-voxel log-probabilities."""
+        """Flat actions, values and log-probabilities (per voxel, or ``V(s)`` and means)."""
         distribution, values = self._outputs(obs)
         actions = distribution.get_actions(deterministic=deterministic)
         return actions, values, distribution.log_prob(actions)
@@ -268,16 +291,23 @@ class VoxelPolicy(ActorCriticPolicy):
     def evaluate_actions(
         self, obs: Any, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Values, mean per-voxel log-probabilities and entropies of given flat actions."""
+        """Values, log-probabilities and entropies of given flat actions.
+
+        Per voxel they are flat ``(B · N,)`` like :class:`VoxelRolloutBuffer`'s samples (SB3's
+        losses flatten the values themselves); else ``(B, 1)``, ``(B,)``, ``(B,)``.
+        """
         distribution, values = self._outputs(obs)
-        return values, distribution.log_prob(actions), distribution.entropy()
+        log_prob, entropy = distribution.log_prob(actions), distribution.entropy()
+        if self.per_voxel:
+            return values, log_prob.reshape(-1), entropy.reshape(-1)
+        return values, log_prob, entropy
 
     def get_distribution(self, obs: Any) -> Distribution:
         """The per-voxel action distribution at ``obs``."""
         return self._outputs(obs)[0]
 
     def predict_values(self, obs: Any) -> torch.Tensor:
-        """``V(s)``, the spatial mean of the value map, ``(B, 1)``."""
+        """The value map ``(B, N)``, or ``V(s)``, its spatial mean, ``(B, 1)``."""
         return self._outputs(obs)[1]
 
     def _predict(self, observation: Any, deterministic: bool = False) -> torch.Tensor:
@@ -288,6 +318,181 @@ class VoxelPolicy(ActorCriticPolicy):
         return self.voxel_net(observation).logits
 
 
+# ---------------------------------------------------- per-voxel rewards, buffer, algorithms
+
+
+class VoxelRewards(VecEnvWrapper):
+    """Every voxel's reward: the ``(n_envs, N)`` reward maps of ``info["reward_map"]``.
+
+    SB3's ``collect_rollouts`` hands the VecEnv's reward to the rollout buffer unchanged, so
+    with this wrapper :class:`VoxelRolloutBuffer` receives one reward per voxel agent. The
+    episode statistics (``Monitor``, inside each env) still see the scalar reward.
+    """
+
+    def reset(self) -> Any:
+        """Reset the wrapped VecEnv."""
+        return self.venv.reset()
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Step the wrapped VecEnv; the reward becomes the flat reward maps ``(n_envs, N)``."""
+        observations, _, dones, infos = self.venv.step_wait()
+        maps = np.stack([np.asarray(info["reward_map"], np.float32).reshape(-1) for info in infos])
+        return observations, maps, dones, infos
+
+
+class VoxelRolloutBuffer(RolloutBuffer):
+    """SB3's ``RolloutBuffer`` with one reward, value, log-probability and advantage per voxel.
+
+    Rewards, values, log-probabilities, advantages and returns are ``(n_steps, n_envs, N)``
+    (N voxels). :meth:`compute_returns_and_advantage` is SB3's GAE recursion with the episode
+    flags broadcast over the voxels; samples are flattened over the voxels (``(batch · N,)``),
+    so SB3's losses, elementwise then averaged, treat every voxel as a sample of its own while
+    the observations (``(batch, C, *spatial)``) keep whole volumes for the convolutions.
+    """
+
+    def reset(self) -> None:
+        """Allocate the per-voxel arrays (and SB3's own)."""
+        super().reset()
+        voxels = int(np.prod(self.obs_shape[1:]))
+        shape = (self.buffer_size, self.n_envs, voxels)
+        self.rewards = np.zeros(shape, dtype=np.float32)
+        self.returns = np.zeros(shape, dtype=np.float32)
+        self.values = np.zeros(shape, dtype=np.float32)
+        self.log_probs = np.zeros(shape, dtype=np.float32)
+        self.advantages = np.zeros(shape, dtype=np.float32)
+
+    def add(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        episode_start: np.ndarray,
+        value: torch.Tensor,
+        log_prob: torch.Tensor,
+    ) -> None:
+        """Store one step: reward maps, value maps and log-probabilities ``(n_envs, N)``."""
+        voxels = self.rewards.shape[-1]
+        if np.shape(reward) != (self.n_envs, voxels):
+            raise InputTypeError(
+                f"VoxelRolloutBuffer needs per-voxel rewards ({self.n_envs}, {voxels}), got "
+                f"{describe(reward)}; wrap the VecEnv in segenv_agents.sb3.VoxelRewards"
+            )
+        self.observations[self.pos] = np.array(obs)
+        self.actions[self.pos] = np.asarray(action).reshape(self.n_envs, self.action_dim)
+        self.rewards[self.pos] = reward
+        self.episode_starts[self.pos] = np.array(episode_start)
+        self.values[self.pos] = value.detach().cpu().numpy().reshape(self.n_envs, voxels)
+        self.log_probs[self.pos] = log_prob.detach().cpu().numpy().reshape(self.n_envs, voxels)
+        self.pos += 1
+        if self.pos == self.buffer_size:
+            self.full = True
+
+    def compute_returns_and_advantage(self, last_values: torch.Tensor, dones: np.ndarray) -> None:
+        """Per-voxel GAE(γ, λ): SB3's recursion, ``δ_i = r_i + γ V_i(s') - V_i(s)`` per voxel."""
+        next_values = last_values.detach().cpu().numpy().reshape(self.n_envs, -1)
+        next_non_terminal = 1.0 - dones.astype(np.float32)
+        last_gae = np.zeros_like(next_values)
+        for step in reversed(range(self.buffer_size)):
+            if step < self.buffer_size - 1:
+                next_non_terminal = 1.0 - self.episode_starts[step + 1]
+                next_values = self.values[step + 1]
+            going_on = next_non_terminal[:, None]
+            delta = self.rewards[step] + self.gamma * next_values * going_on - self.values[step]
+            last_gae = delta + self.gamma * self.gae_lambda * going_on * last_gae
+            self.advantages[step] = last_gae
+        self.returns = self.advantages + self.values
+
+    def _get_samples(self, batch_inds: np.ndarray, env: Any = None) -> RolloutBufferSamples:
+        data = (
+            self.observations[batch_inds],
+            self.actions[batch_inds].astype(np.float32, copy=False),
+            self.values[batch_inds].reshape(-1),
+            self.log_probs[batch_inds].reshape(-1),
+            self.advantages[batch_inds].reshape(-1),
+            self.returns[batch_inds].reshape(-1),
+        )
+        return RolloutBufferSamples(*tuple(map(self.to_torch, data)))
+
+
+class _PerVoxel:
+    """What :class:`VoxelPPO` and :class:`VoxelA2C` add to SB3's ``PPO`` / ``A2C``."""
+
+    @staticmethod
+    def per_voxel_kwargs(policy: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The constructor keywords with the per-voxel buffer and policy set."""
+        if not (isinstance(policy, type) and issubclass(policy, VoxelPolicy)):
+            raise InputTypeError(
+                f"the per-voxel algorithms need segenv_agents.sb3.VoxelPolicy (or a subclass), "
+                f"got {policy!r}"
+            )
+        buffer = kwargs.get("rollout_buffer_class") or VoxelRolloutBuffer
+        if not issubclass(buffer, VoxelRolloutBuffer):
+            raise InputTypeError(
+                f"the per-voxel algorithms need a VoxelRolloutBuffer, got {buffer.__name__}"
+            )
+        policy_kwargs = {**(kwargs.get("policy_kwargs") or {}), "per_voxel": True}
+        return {**kwargs, "rollout_buffer_class": buffer, "policy_kwargs": policy_kwargs}
+
+    @staticmethod
+    def wrap(venv: VecEnv) -> VecEnv:
+        """``venv`` with :class:`VoxelRewards` on top (once)."""
+        wrapper: Any = venv
+        while isinstance(wrapper, VecEnvWrapper):
+            if isinstance(wrapper, VoxelRewards):
+                return venv
+            wrapper = wrapper.venv
+        return VoxelRewards(venv)
+
+
+class VoxelPPO(PPO):
+    """SB3's ``PPO`` with per-voxel advantages: every voxel's ratio clipped against its own.
+
+    ``VoxelPPO(VoxelPolicy, env, ...)`` takes PPO's arguments. It wraps the VecEnv in
+    :class:`VoxelRewards`, stores rollouts in :class:`VoxelRolloutBuffer` and builds
+    ``VoxelPolicy(per_voxel=True)``; SB3's ``train`` then computes, over the voxels of a
+    minibatch, the normalised advantages, ``min(ρ_i A_i, clip(ρ_i) A_i)`` and
+    ``(V_i - G_i)²``, the per-voxel PPO of RL4Seg (and :mod:`segenv_agents.ppo`).
+    """
+
+    def __init__(self, policy: Any, env: Any, **kwargs: Any) -> None:
+        super().__init__(policy, env, **_PerVoxel.per_voxel_kwargs(policy, kwargs))
+
+    @staticmethod
+    def _wrap_env(env: GymEnv, verbose: int = 0, monitor_wrapper: bool = True) -> VecEnv:
+        return _PerVoxel.wrap(PPO._wrap_env(env, verbose, monitor_wrapper))
+
+
+class VoxelA2C(A2C):
+    """SB3's ``A2C`` with per-voxel advantages: PixelRL's per-pixel A2C on voxels.
+
+    ``VoxelA2C(VoxelPolicy, env, ...)`` takes A2C's arguments; see :class:`VoxelPPO`.
+    """
+
+    def __init__(self, policy: Any, env: Any, **kwargs: Any) -> None:
+        super().__init__(policy, env, **_PerVoxel.per_voxel_kwargs(policy, kwargs))
+
+    @staticmethod
+    def _wrap_env(env: GymEnv, verbose: int = 0, monitor_wrapper: bool = True) -> VecEnv:
+        return _PerVoxel.wrap(A2C._wrap_env(env, verbose, monitor_wrapper))
+
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {
+    "ppo": VoxelPPO,
+    "a2c": VoxelA2C,
+    "ppo_scalar": PPO,
+    "a2c_scalar": A2C,
+}
+"""``Args.algo`` → the SB3 class: per-voxel, or the scalar-advantage controls."""
+
+LEARNER_NAMES = {
+    "ppo": "sb3_ppo",
+    "a2c": "sb3_a2c",
+    "ppo_scalar": "sb3_ppo_scalar",
+    "a2c_scalar": "sb3_a2c_scalar",
+}
+"""``Args.algo`` → the learner's name in :data:`segenv_agents.registry.LEARNERS`."""
+
+
 # ------------------------------------------------------------------------------------ Args
 
 
@@ -296,7 +501,7 @@ class Args(NetworkArgs, RunArgs):
     """SB3 settings after the env, run and network fields (``RunArgs``, ``NetworkArgs``)."""
 
     algo: str = "ppo"
-    """'ppo' or 'a2c'"""
+    """'ppo' / 'a2c': VoxelPPO / VoxelA2C, per voxel; 'ppo_scalar' / 'a2c_scalar': SB3's own"""
     seed: int = 0
     """seed of the run (SB3 seeds torch, numpy and the envs)"""
     total_timesteps: int = 200_000
@@ -304,9 +509,9 @@ class Args(NetworkArgs, RunArgs):
     num_envs: int = 4
     """envs in SB3's DummyVecEnv"""
     n_steps: int = 5
-    """rollout length per env and update (T: one whole episode, so the advantage is eq 7's)"""
+    """rollout length per env and update (T: one whole episode per env and update)"""
     batch_size: int = 20
-    """PPO minibatch size (≤ n_steps · num_envs)"""
+    """PPO minibatch size in volume-steps (≤ n_steps · num_envs), each with all its voxels"""
     n_epochs: int = 4
     """PPO epochs per rollout"""
     lr: float = 1e-4
@@ -316,9 +521,11 @@ class Args(NetworkArgs, RunArgs):
     vf_coef: float = 0.5
     """weight of the value loss"""
     gae_lambda: float = 1.0
-    """GAE λ; 1 = the Monte-Carlo advantage of eq 7"""
+    """GAE λ (per voxel, or of the mean voxel reward); 1 = Monte-Carlo returns (eq 7)"""
     clip_range: float = 0.2
-    """PPO clip range (on the geometric-mean per-voxel ratio)"""
+    """PPO clip range (per voxel; the scalar control clips the geometric-mean ratio)"""
+    normalize_advantage: bool = True
+    """normalise the advantages over each minibatch (its voxels, per voxel)"""
     max_grad_norm: float = 0.5
     """gradient-norm clipping"""
 
@@ -327,13 +534,18 @@ class Args(NetworkArgs, RunArgs):
         """``total_timesteps`` (SB3 counts the steps of every env)."""
         return self.total_timesteps
 
+    @property
+    def is_ppo(self) -> bool:
+        """Whether ``algo`` is a PPO (which has minibatches, epochs and a clip range)."""
+        return self.algo in ("ppo", "ppo_scalar")
+
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
             raise ConfigError(f"algo={self.algo!r} is unknown; use one of {sorted(ALGORITHMS)}")
         for name in ("total_timesteps", "num_envs", "n_steps", "batch_size", "n_epochs"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.algo == "ppo" and self.batch_size > self.n_steps * self.num_envs:
+        if self.is_ppo and self.batch_size > self.n_steps * self.num_envs:
             raise ConfigError(
                 f"batch_size={self.batch_size} exceeds n_steps · num_envs = "
                 f"{self.n_steps * self.num_envs}; lower it or raise n_steps / num_envs"
@@ -341,19 +553,21 @@ class Args(NetworkArgs, RunArgs):
 
 
 CONFIGS: dict[str, Args] = {
-    # Minutes on a 2-core CPU with A3C's quick sample budget (20 000 env steps): the 2D env,
-    # a 16-channel net.
+    # A3C's quick env and network (2D 64×64, 16 channels, two-block heads, 4 envs), sized to
+    # train in less time than A3C's quick preset on a 2-core CPU: 350 updates of one episode
+    # per env, 2 epochs of 2 minibatches each (as segenv_agents.ppo's quick preset).
     "quick": Args(
         shape=(64, 64),
         num_train_cases=1000,
         num_test_cases=50,
-        total_timesteps=20_000,
+        total_timesteps=7_000,
         num_envs=4,
         n_steps=5,
-        batch_size=20,
+        batch_size=10,
         n_epochs=2,
         lr=3e-4,
-        ent_coef=0.05,
+        ent_coef=0.05,  # with 0.01 the early "push every voxel down" state persists
+        gae_lambda=0.95,
         channels=16,
         head_dilations=(2, 1),
         threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
@@ -377,7 +591,7 @@ CONFIGS: dict[str, Args] = {
 
 
 def make_model(args: Args, env: Any, tensorboard_log: str | None = None) -> BaseAlgorithm:
-    """``PPO`` or ``A2C`` with :class:`VoxelPolicy` on a vectorised env."""
+    """The ``args.algo`` algorithm (:data:`ALGORITHMS`) with :class:`VoxelPolicy` on a VecEnv."""
     policy_kwargs = dataclasses.asdict(args.network_config())
     common: dict[str, Any] = {
         "learning_rate": args.lr,
@@ -387,13 +601,14 @@ def make_model(args: Args, env: Any, tensorboard_log: str | None = None) -> Base
         "ent_coef": args.ent_coef,
         "vf_coef": args.vf_coef,
         "max_grad_norm": args.max_grad_norm,
+        "normalize_advantage": args.normalize_advantage,
         "policy_kwargs": policy_kwargs,
         "seed": args.seed,
         "device": resolve_device(args.device),
         "tensorboard_log": tensorboard_log,
         "verbose": 0,
     }
-    if args.algo == "ppo":
+    if args.is_ppo:
         common.update(
             batch_size=args.batch_size, n_epochs=args.n_epochs, clip_range=args.clip_range
         )
@@ -470,7 +685,7 @@ def save_model(model: BaseAlgorithm, out_dir: Path) -> Path:
 
 
 def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: bool = True) -> Path:
-    """Train ``args.algo`` with :class:`VoxelPolicy`; write ``out_dir/checkpoint.zip``.
+    """Train ``args.algo`` (:data:`ALGORITHMS`) with :class:`VoxelPolicy`; write ``checkpoint.zip``.
 
     Args:
         args: The settings (e.g. ``CONFIGS["quick"]``).
@@ -488,10 +703,10 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
             f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
     if resume:
-        check_resume(out_dir, args.algo, args)
+        check_resume(out_dir, LEARNER_NAMES[args.algo], args)
         if not checkpoint.exists():
             announce_fresh_start(out_dir)
-    write_config(out_dir, args.algo, args)
+    write_config(out_dir, LEARNER_NAMES[args.algo], args)
     configure_torch(args.threads)
     kwargs = env_kwargs(args, "train")
     env_id = env_id_of(args)
@@ -531,7 +746,10 @@ def load_model(out_dir: Path, *, device: str = "cpu") -> BaseAlgorithm:
     args = args_from_dict(Args, recorded)
     checkpoint = Path(out_dir) / CHECKPOINT_NAME
     if not checkpoint.exists():
-        raise ConfigError(f"{out_dir} has no {CHECKPOINT_NAME}; train first (segenv train ppo)")
+        raise ConfigError(
+            f"{out_dir} has no {CHECKPOINT_NAME}; train first "
+            f"(segenv train {LEARNER_NAMES[args.algo]})"
+        )
     return ALGORITHMS[args.algo].load(checkpoint, device=resolve_device(device))
 
 

@@ -1,9 +1,10 @@
 """Training speed: env steps/s and voxel-agent transitions/s of every learner.
 
 Each learner trains for a few updates at the ``quick`` and ``paper`` sizes (the paper size with
-its batch shrunk to one episode per update so that a CPU measurement takes seconds, not
-minutes), on CPU and, when present, on CUDA. Throughput is the learner's own running figure
-(the same as the progress bar), measured after the first update so start-up is excluded.
+its batch shrunk to one episode per update, and one PPO epoch, so that a CPU measurement takes
+seconds, not minutes), on CPU and, when present, on CUDA. Throughput is the learner's own
+running figure (the same as the progress bar), measured after the first update so start-up is
+excluded.
 One env step is one joint action of every voxel; transitions = env steps × voxels.
 
 Run: ``python benchmarks/train_speed.py`` (``--sizes quick`` / ``--learners a3c`` to narrow it,
@@ -24,19 +25,24 @@ from typing import Any
 
 import torch
 
-from segenv_agents import a3c, mecca, sb3
+from segenv_agents import a3c, mecca, ppo, sb3
 
-LEARNERS = ("a3c", "mecca", "ppo")
+LEARNERS = ("a3c", "mecca", "ppo", "sb3_ppo")
 SIZES = ("quick", "paper")
 
 
 def _args(learner: str, size: str, updates: int, device: str, tiny: bool) -> Any:
-    if learner == "ppo":
+    if learner == "sb3_ppo":
         base: Any = sb3.CONFIGS[size]
         changes: dict[str, Any] = {"total_timesteps": base.n_steps * base.num_envs * updates}
         if size == "paper":
             changes.update(num_envs=1, batch_size=base.n_steps, n_epochs=1)
             changes["total_timesteps"] = base.n_steps * updates
+    elif learner == "ppo":
+        base = ppo.CONFIGS[size]
+        changes = {"total_updates": updates, "log_every": 1}
+        if size == "paper":
+            changes.update(num_envs=1, num_minibatches=1, update_epochs=1)
     else:
         module = a3c if learner == "a3c" else mecca
         base = module.CONFIGS[size]
@@ -55,10 +61,8 @@ def measure(learner: str, size: str, updates: int, device: str, tiny: bool = Fal
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "run"
         start = time.perf_counter()
-        if learner == "ppo":
-            sb3.train(args, out, show_progress=False)
-        else:
-            (a3c if learner == "a3c" else mecca).train(args, out, show_progress=False)
+        modules = {"a3c": a3c, "mecca": mecca, "ppo": ppo, "sb3_ppo": sb3}
+        modules[learner].train(args, out, show_progress=False)
         wall = time.perf_counter() - start
         rows = [json.loads(line) for line in (out / "scalars.jsonl").open()]
     first, last = rows[0], rows[-1]  # rates between the first and the last update

@@ -29,3 +29,14 @@ def test_learners_import_as_segenv_agents_and_no_top_level_agents(tmp_path):
 
     assert imports("segenv_agents.cli") == 0
     assert imports("agents") != 0
+
+
+def test_the_learners_extra_pins_torchrl_and_installs_every_module_the_hint_names():
+    from segenv_agents.registry import LEARNERS_EXTRA
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    learners = project["optional-dependencies"]["learners"]
+    assert "torchrl==0.14.1" in learners and "tensordict==0.14.3" in learners
+    names = {requirement.split("=")[0].split(">")[0].replace("-", "_") for requirement in learners}
+    assert set(LEARNERS_EXTRA) == names
+    assert not any(name in project["dependencies"] for name in ("torch", "torchrl"))

@@ -18,7 +18,7 @@ TINY_FLAGS = [
 def test_learners_and_help(capsys):
     assert cli.main(["learners"]) == 0
     out = capsys.readouterr().out
-    for name in ("a3c", "mecca", "ppo", "a2c", "intercnn", "rnet"):
+    for name in ("a3c", "mecca", "ppo", "sb3_ppo", "sb3_a2c", "sb3_ppo_scalar", "intercnn", "rnet"):
         assert name in out
     assert cli.main([]) == 0
     assert cli.main(["fly"]) == 2
@@ -118,3 +118,23 @@ def test_without_the_learners_stack_the_cli_names_the_extra(tmp_path):
             f"segenv {argv[0]}: error: the learners need the 'learners' extra (torch is not "
             "installed): pip install 'segenv[learners]'"
         ]
+
+
+@pytest.mark.parametrize(
+    ("learner", "budget", "more"),
+    [
+        ("ppo", ["--num-minibatches", "1", "--total-updates", "1"], "2"),
+        ("sb3_ppo", ["--batch-size", "5", "--total-timesteps", "10"], "20"),
+        ("sb3_a2c", ["--total-timesteps", "10"], "20"),
+    ],
+)
+def test_per_voxel_learners_train_resume_and_evaluate(tmp_path, capsys, learner, budget, more):
+    out = tmp_path / learner
+    command = ["train", learner, "--out", str(out), "--no-progress", *TINY_FLAGS, *budget]
+    assert cli.main(command) == 0
+    assert json.loads((out / "config.json").read_text())["learner"] == learner
+    assert any((out / "tb").iterdir())  # TensorBoard
+    assert cli.main([*command[:-1], more, "--resume"]) == 0  # a longer budget, resumed
+    assert cli.main(["evaluate", str(out), "--episodes", "2", "--no-baselines"]) == 0
+    text = capsys.readouterr().out
+    assert f"| {learner} |" in text and f"| {learner}, user=none |" in text

@@ -71,7 +71,11 @@ MISUSE = [
     (["train", "a3c", "--out", "{file_sub}", *TINY], "afile is a file, so no directory can"),
     (["train", "a3c", "--out", "/proc/segenv-misuse/run", *TINY], "cannot create the directory"),
     (["train", "a3c", "--out", "{new}", "--total-updates", "0", *TINY], "--total-updates 0 trains"),
-    (["train", "ppo", "--out", "{new}", "--total-timesteps", "0"], "total_timesteps must be >= 1"),
+    (
+        ["train", "sb3_ppo", "--out", "{new}", "--total-timesteps", "0"],
+        "total_timesteps must be >= 1",
+    ),
+    (["train", "ppo", "--out", "{new}", "--total-updates", "0"], "trains nothing"),
     (
         ["train", "a3c", "--out", "{new}", "--shape", "0", "0"],
         "takes 2 ints (H W: the 2D env) or 3",

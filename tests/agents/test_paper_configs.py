@@ -5,12 +5,13 @@ import json
 
 import pytest
 
-from segenv_agents import a3c, cli, mecca, sb3, supervised
+from segenv_agents import a3c, cli, mecca, ppo, sb3, supervised
 
 PAPER_PRESETS = {
     "a3c": a3c.CONFIGS["paper"],
     "mecca": mecca.CONFIGS["paper"],
-    "ppo": sb3.CONFIGS["paper"],
+    "ppo": ppo.CONFIGS["paper"],
+    "sb3_ppo": sb3.CONFIGS["paper"],
     "intercnn": supervised.CONFIGS["paper"],
     "rnet": dataclasses.replace(supervised.CONFIGS["paper"], variant="rnet", state="probability"),
 }
@@ -37,7 +38,17 @@ ONE_UPDATE = {
     "mecca": ["--total-updates", "1"],
     "intercnn": ["--total-updates", "1"],
     "rnet": ["--total-updates", "1"],
-    "ppo": ["--total-timesteps", "5", "--num-envs", "1", "--batch-size", "5", "--n-epochs", "1"],
+    "ppo": ["--total-updates", "1", "--num-envs", "1", "--num-minibatches", "1"],
+    "sb3_ppo": [
+        "--total-timesteps",
+        "5",
+        "--num-envs",
+        "1",
+        "--batch-size",
+        "5",
+        "--n-epochs",
+        "1",
+    ],
 }
 
 
