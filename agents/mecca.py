@@ -139,11 +139,12 @@ CONFIGS: dict[str, Args] = {
         entropy_coef=0.1,
     ),
     # The 3D main-job settings of A3C (quick3d) with MECCA's pieces as in "quick"; an update
-    # costs about twice A3C's (the confidence network's forward and backward), so 300 updates.
+    # costs about twice A3C's (the confidence network's forward and backward), so 180 updates
+    # to stay within A3C's 15 minutes.
     "quick3d": _preset(
         a3c.CONFIGS["quick3d"],
-        total_updates=300,
-        lr_decay_every=120,
+        total_updates=180,
+        lr_decay_every=75,
         confidence_lr=1e-3,
         confidence_weight="shifted",
         entropy_coef=0.1,

@@ -167,6 +167,28 @@ CONFIGS: dict[str, Args] = {
         threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
+    # A3C's quick3d data and network (16×32×32, image-aware start at difficulty 1, mixed
+    # families with domain randomisation, the t / T channel) within A3C's 15 minutes on a
+    # 2-core CPU: an update costs about 2.4 A3C updates, so 150 updates on two threads.
+    "quick3d": Args(
+        shape=(16, 32, 32),
+        difficulty=1.0,
+        family="mixed",
+        randomise=True,
+        step_channel=True,
+        num_train_cases=400,
+        num_test_cases=50,
+        total_updates=150,
+        num_envs=4,
+        update_epochs=2,
+        num_minibatches=2,
+        channels=16,
+        head_dilations=(2, 1),
+        lr=3e-4,
+        ent_coef=0.05,
+        threads=2,
+        checkpoint_every_s=60.0,
+    ),
     # The papers' volume and settings (55×55×30, T = 5, 5 clicks per step, lr 1e-4, γ = 0.95,
     # IteR-MRL's 32-channel network) for a GPU.
     "paper": Args(

@@ -573,6 +573,30 @@ CONFIGS: dict[str, Args] = {
         threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
+    # A3C's quick3d data and network (16×32×32, image-aware start at difficulty 1, mixed
+    # families with domain randomisation, the t / T channel) within A3C's 15 minutes on a
+    # 2-core CPU: 150 updates of one episode per env, as segenv_agents.ppo's quick3d preset.
+    "quick3d": Args(
+        shape=(16, 32, 32),
+        difficulty=1.0,
+        family="mixed",
+        randomise=True,
+        step_channel=True,
+        num_train_cases=400,
+        num_test_cases=50,
+        total_timesteps=3_000,
+        num_envs=4,
+        n_steps=5,
+        batch_size=10,
+        n_epochs=2,
+        lr=3e-4,
+        ent_coef=0.05,
+        gae_lambda=0.95,
+        channels=16,
+        head_dilations=(2, 1),
+        threads=2,
+        checkpoint_every_s=60.0,
+    ),
     # The papers' volume and settings (55×55×30, T = 5, lr 1e-4, γ = 0.95) for a GPU.
     "paper": Args(
         shape=(30, 55, 55),

@@ -43,11 +43,12 @@ def test_readme_argument_table_covers_every_env_keyword():
 @pytest.mark.slow
 def test_main_job_commands_run_small(tmp_path):
     main_script = (ROOT / readme_commands()[0].split()[1]).read_text()
-    assert "segenv train a3c --config quick" in main_script
+    train_line = next(line for line in main_script.splitlines() if "segenv train" in line)
+    assert "segenv train a3c --config quick3d" in train_line
     assert "segenv evaluate" in main_script
     segenv = [sys.executable, "-m", "segenv_agents.cli"]
     out = str(tmp_path / "run")
-    train = [*segenv, "train", "a3c", "--config", "quick", "--out", out, "--total-updates", "2"]
+    train = [*segenv, "train", "a3c", "--config", "quick3d", "--out", out, "--total-updates", "2"]
     result = subprocess.run(
         [*train, "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
