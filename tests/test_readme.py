@@ -43,7 +43,8 @@ def test_readme_argument_table_covers_every_env_keyword():
 @pytest.mark.slow
 def test_main_job_commands_run_small(tmp_path):
     main_script = (ROOT / readme_commands()[0].split()[1]).read_text()
-    train_line = next(line for line in main_script.splitlines() if "segenv train" in line)
+    commands = [line for line in main_script.splitlines() if not line.startswith("#")]
+    train_line = next(line for line in commands if "segenv train" in line)
     assert "segenv train a3c --config quick3d" in train_line
     assert "segenv evaluate" in main_script
     segenv = [sys.executable, "-m", "segenv_agents.cli"]
