@@ -22,7 +22,10 @@ The env reads them through the ``probability_files`` initialiser::
 A learner's run on real data does all of it through :func:`prepare_dataset_run`
 (``segenv train LEARNER --dataset PATH``): the splits kept in the run directory, the coarse
 network cached under segenv's cache folder by its settings and the data, so every learner and
-every run on the same data and splits shares one.
+every run on the same data and splits shares one. A run on the synthetic data with
+``start="coarse"`` (``segenv train LEARNER --start coarse``) does the same through
+:func:`prepare_synthetic_run`: trained on the synthetic ``train1`` split, its probabilities
+cached for ``train2``, ``test`` and the held-out families' test cases.
 """
 
 from __future__ import annotations
