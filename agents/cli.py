@@ -54,7 +54,7 @@ from segenv.files import atomic_write_text
 
 from . import registry
 from .common import interrupts
-from .common.config import check_shape
+from .common.config import COARSE_START, SYNTHETIC_COARSE_EPOCHS, EnvArgs, check_shape
 from .common.datasets import DATASET_SHAPE
 from .common.runs import (
     CONFIG_NAME,
@@ -263,10 +263,10 @@ def train_command(argv: Sequence[str]) -> int:
     resume_line = _resume_command(argv)
     try:
         with interrupts.handle_signals(checkpoint_signal):
-            if getattr(args, "dataset", ""):
-                from .coarse import prepare_dataset_run
+            if getattr(args, "dataset", "") or getattr(args, "start", "") == COARSE_START:
+                from .coarse import prepare_run
 
-                args = prepare_dataset_run(args, out / "splits.json", device=args.device)
+                args = prepare_run(args, out, device=args.device)
             start = time.perf_counter()
             checkpoint = learner.train(
                 args, out, resume=namespace.resume, show_progress=not namespace.no_progress
@@ -301,15 +301,15 @@ def train_args(name: str, learner: registry.Learner, namespace: argparse.Namespa
         _same_splits(recorded, given)
         base = args_from_dict(learner.Args, recorded)
         if namespace.config is not None:  # the preset must describe the same run
-            other = dataclasses.replace(registry.preset(name, namespace.config), **given)
+            preset = registry.preset(name, namespace.config)
+            other = dataclasses.replace(preset, **implied_defaults(preset, given))
             conflicts = [field for field, _, _ in resume_conflicts(recorded, other)]
             sources = {field: f"--config {namespace.config}" for field in conflicts}
             sources.update({field: _flag(field) for field in given})
             check_resume(out, name, other, sources=sources)
     else:
         base = registry.preset(name, namespace.config or "quick")
-        if given.get("dataset") and "shape" not in given:
-            given["shape"] = DATASET_SHAPE  # real data: the papers' volume, not the preset's
+        given = implied_defaults(base, given)
     args = dataclasses.replace(base, **given)
     check_shape(args.shape)
     for field in BUDGET_FIELDS:
@@ -320,6 +320,27 @@ def train_args(name: str, learner: registry.Learner, namespace: argparse.Namespa
     if recorded_run:
         check_resume(out, name, args)
     return args
+
+
+def implied_defaults(base: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` and the defaults its flags imply over the preset ``base``.
+
+    ``--dataset``: the papers' volume, not the preset's shape. ``--start coarse`` on the
+    synthetic data: :data:`SYNTHETIC_COARSE_EPOCHS` coarse epochs, not the real data's 30.
+    """
+    given = dict(given)
+    dataset = given.get("dataset", getattr(base, "dataset", ""))
+    if given.get("dataset") and "shape" not in given:
+        given["shape"] = DATASET_SHAPE  # real data: the papers' volume, not the preset's
+    default_epochs = EnvArgs().coarse_epochs
+    if (
+        not dataset
+        and given.get("start", getattr(base, "start", "")) == COARSE_START
+        and "coarse_epochs" not in given
+        and getattr(base, "coarse_epochs", default_epochs) == default_epochs
+    ):
+        given["coarse_epochs"] = SYNTHETIC_COARSE_EPOCHS
+    return given
 
 
 def _same_splits(recorded: dict[str, Any], given: dict[str, Any]) -> None:

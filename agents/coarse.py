@@ -22,7 +22,10 @@ The env reads them through the ``probability_files`` initialiser::
 A learner's run on real data does all of it through :func:`prepare_dataset_run`
 (``segenv train LEARNER --dataset PATH``): the splits kept in the run directory, the coarse
 network cached under segenv's cache folder by its settings and the data, so every learner and
-every run on the same data and splits shares one.
+every run on the same data and splits shares one. A run on the synthetic data with
+``start="coarse"`` (``segenv train LEARNER --start coarse``) does the same through
+:func:`prepare_synthetic_run`: trained on the synthetic ``train1`` split, its probabilities
+cached for ``train2``, ``test`` and the held-out families' test cases.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,13 +53,14 @@ from segenv.data.preprocess import augment_case
 from segenv.data.presets import get_preset
 from segenv.data.sources import NiftiSource, load_dataset
 from segenv.data.splits import PAPER_FRACTIONS, Splits, three_way_split
+from segenv.data.synthetic import HELD_OUT_FAMILIES
 from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 from segenv.files import atomic_write, atomic_write_text, atomic_writer
 from segenv.metrics import dice
 
 from .common import datasets, interrupts
-from .common.config import EnvArgs
+from .common.config import COARSE_START, EnvArgs, randomisation_knobs, synthetic_splits_of
 
 
 @dataclass
@@ -198,9 +202,14 @@ def _split_validation(
 
 
 def check_args(args: Args) -> None:
-    """Reject settings that cannot train, naming the flag."""
+    """Reject settings that cannot train on ``args.dataset``, naming the flag."""
     if not args.dataset:
         raise ConfigError("--dataset is required: an MSD task folder or a folder of pairs")
+    check_training(args)
+
+
+def check_training(args: Args) -> None:
+    """Reject training settings that cannot train (any source), naming the flag."""
     for name in ("epochs", "batch_size", "channels"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -224,7 +233,7 @@ def train(
     :mod:`.common.interrupts`) abandons the current epoch and raises
     :class:`~.common.interrupts.Interrupted` with the epochs done.
     """
-    check_args(args)
+    check_training(args)
     rng = np.random.default_rng(args.seed)
     torch.manual_seed(args.seed)
     fit, validation = _split_validation(train_cases, args.validation_fraction, rng)
@@ -352,8 +361,7 @@ def run(args: Args, source: NiftiSource | None = None) -> dict[str, Any]:
     if already loaded.
     """
     check_args(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     source = load_source(args) if source is None else source
     splits = load_or_make_splits(args, source.names)
     parts = splits.sources(source)
@@ -361,43 +369,79 @@ def run(args: Args, source: NiftiSource | None = None) -> dict[str, Any]:
         if needed not in parts or not parts[needed].names:
             raise ConfigError(f"the splits need a non-empty {needed!r} group; got {list(parts)}")
     key = run_key(args, source, splits)
+    return run_on(args, key, parts["train1"], {"train2": parts["train2"], "test": parts["test"]})
+
+
+def run_on(
+    args: Args, key: str, train1: Iterable[Case], targets: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Train on ``train1`` (unless cached under ``key``) and write every target case's p(0).
+
+    The generic part of :func:`run` (real data) and :func:`prepare_synthetic_run`: ``targets``
+    maps a group name (``train2``, ``test``, ...) to its cases: a source with ``names`` (a
+    :class:`~segenv.data.sources.NiftiSource` or :class:`~segenv.data.synthetic.SyntheticSource`).
+    ``<args.out>/summary.json`` with the same ``key`` and ``model.pt`` mark a trained network:
+    then only the missing probability volumes are predicted (none: nothing is done).
+    """
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     folder = probabilities_folder(out)
     summary_path = out / "summary.json"
-    targets = [*parts["train2"].names, *parts["test"].names]
-    if not args.force and summary_path.is_file():
+    names = {group: list(source.names) for group, source in targets.items()}
+    summary: dict[str, Any] | None = None
+    if not args.force and summary_path.is_file() and (out / MODEL).is_file():
         summary = json.loads(summary_path.read_text())
-        if summary.get("key") == key and all((folder / f"{n}.npy").is_file() for n in targets):
-            print(f"cached: {folder} already holds this run's {len(targets)} probability volumes")
-            print(f"validation Dice {summary['validation_dice']:.4f}")
-            return dict(summary)
+        summary = summary if summary.get("key") == key else None
     device = resolve_device(args.device)
-    network, best, log = train(
-        args, list(parts["train1"]), device, checkpoint=out / TRAINING_CHECKPOINT, key=key
-    )
-    print(f"validation Dice {best:.4f}")
+    if summary is not None:
+        missing = [g for g, group in names.items() if not _all_files(folder, group)]
+        if not missing:
+            count = sum(len(group) for group in names.values())
+            print(f"cached: {folder} already holds this run's {count} probability volumes")
+            print(f"validation Dice {summary['validation_dice']:.4f}")
+            return summary
+        network = load_network(out / MODEL, device)
+        print(f"cached: the coarse network in {out}; predicting {', '.join(missing)}")
+    else:
+        network, best, log = train(
+            args, list(train1), device, checkpoint=out / TRAINING_CHECKPOINT, key=key
+        )
+        print(f"validation Dice {best:.4f}")
+        model = {"state_dict": network.state_dict(), "args": dataclasses.asdict(args)}
+        atomic_write(out / MODEL, lambda stream: torch.save(model, stream))
+        summary = {"key": key, "validation_dice": best, "dice": {}, "log": log}
+        missing = list(names)
     folder.mkdir(parents=True, exist_ok=True)
-    split_dice = {}
-    for name in ("train2", "test"):
+    for name in missing:
         scores = []
-        for case in parts[name]:
+        for case in targets[name]:
             probability = predict(network, case, device)
             with atomic_writer(folder / f"{case.name}.npy") as stream:
                 np.save(stream, probability.astype(np.float32))
             scores.append(dice(probability >= 0.5, case.label))
-        split_dice[name] = float(np.mean(scores))
-        print(f"{name}: {len(scores)} probability volume(s), mean Dice {split_dice[name]:.4f}")
-    model = {"state_dict": network.state_dict(), "args": dataclasses.asdict(args)}
-    atomic_write(out / "model.pt", lambda stream: torch.save(model, stream))
-    summary = {
-        "key": key,
-        "validation_dice": best,
-        "dice": split_dice,
-        "probabilities": str(folder),
-        "log": log,
-    }
+        summary["dice"][name] = float(np.mean(scores))
+        print(f"{name}: {len(scores)} probability volume(s), mean Dice {summary['dice'][name]:.4f}")
+    summary["probabilities"] = str(folder)
     atomic_write_text(summary_path, json.dumps(summary, indent=2))
     print(f"wrote {folder} (initialiser='probability_files', folder={str(folder)!r})")
     return summary
+
+
+def _all_files(folder: Path, names: Sequence[str]) -> bool:
+    return all((folder / f"{name}.npy").is_file() for name in names)
+
+
+MODEL = "model.pt"
+"""The trained (best) coarse network and its settings, in its output folder."""
+
+
+def load_network(path: Path, device: torch.device) -> CoarseNet:
+    """The coarse network saved by :func:`run_on` (``model.pt``), on ``device``."""
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    state = saved["state_dict"]
+    network = CoarseNet(int(state["encode1.0.weight"].shape[1]), int(saved["args"]["channels"]))
+    network.load_state_dict(state)
+    return network.to(device)
 
 
 # --------------------------------------------------------------- a learner's run on real data
@@ -468,6 +512,98 @@ def prepare_dataset_run(
         splits=str(splits_path.resolve()),
         coarse=str(folder.resolve()),
     )
+
+
+# ------------------------------------------------------- a learner's run on the synthetic data
+
+
+def prepare_synthetic_run(args: EnvArgs, *, device: str = "auto", coarse_seed: int = 0) -> EnvArgs:
+    """IteR-MRL §4.1's initial method for a synthetic run (``start="coarse"``); the args to use.
+
+    The coarse network is trained on the synthetic ``train1`` split of ``args`` (its family,
+    randomisation, difficulty, shape, data seed, ``num_train_cases`` cases) for
+    ``args.coarse_epochs`` epochs, and its probabilities are written as ``<case name>.npy`` for
+    ``train2``, ``test``, the test split of every family of
+    :data:`~segenv.data.synthetic.HELD_OUT_FAMILIES` and, if set, of ``args.test_family``. It
+    lives in ``args.coarse`` or else in the shared cache folder named by its key
+    (:func:`synthetic_run_key`): a second run, of any learner, with the same data settings
+    reuses it (and says so); a run asking for cases not cached yet (another ``test_family``,
+    more test cases) has them predicted by the cached network. Training resumes after an
+    interruption.
+
+    Returns:
+        ``args`` with ``coarse`` the absolute folder: what ``config.json`` records, so
+        evaluation and resuming need no flags.
+    """
+    if len(tuple(args.shape)) != 3:
+        raise ConfigError(
+            "start='coarse' needs the 3D env (--shape D H W): the coarse network is 3D"
+        )
+    if args.coarse_epochs < 1:
+        raise ConfigError(f"--coarse-epochs must be >= 1, got {args.coarse_epochs}")
+    splits = synthetic_splits_of(dataclasses.replace(args, test_family=""))
+    targets: dict[str, Any] = {"train2": splits.train2, "test": splits.test}
+    extra = [*HELD_OUT_FAMILIES, *([args.test_family] if args.test_family else [])]
+    for family in extra:
+        other = synthetic_splits_of(dataclasses.replace(args, test_family=family)).test
+        targets.setdefault(f"test-{family}", other)
+    coarse_args = Args(
+        shape=tuple(args.shape),  # type: ignore[arg-type]  # checked above
+        epochs=args.coarse_epochs,
+        seed=coarse_seed,
+        device=device,
+    )
+    key = synthetic_run_key(coarse_args, args, splits.train1[0])
+    if args.coarse:
+        folder = Path(args.coarse).expanduser()
+    else:
+        folder = default_cache_dir() / COARSE_CACHE / f"synthetic-{key}"
+    print(f"coarse network: {folder}")
+    run_on(dataclasses.replace(coarse_args, out=str(folder)), key, splits.train1, targets)
+    return dataclasses.replace(args, coarse=str(folder.resolve()))
+
+
+def synthetic_run_key(args: Args, data: EnvArgs, first: Case) -> str:
+    """A hash of everything a synthetic coarse network depends on: its settings and the data's.
+
+    The data count by the settings that change the cases (shape, difficulty, data seed,
+    families, randomisation, ``num_train_cases``) and by the bytes of ``first``, the first
+    ``train1`` case, so a changed generator gets a new network. ``num_test_cases`` and
+    ``test_family`` do not count: test cases are named by their seed and family, and missing
+    ones are predicted.
+    """
+    settings: dict[str, Any] = dataclasses.asdict(args)
+    for irrelevant in ("dataset", "preset", "out", "splits", "split_seed", "cache_dir"):
+        settings.pop(irrelevant)
+    for irrelevant in ("device", "force"):
+        settings.pop(irrelevant)
+    digest = hashlib.sha256(np.ascontiguousarray(first.image).tobytes())
+    digest.update(np.ascontiguousarray(first.label).tobytes())
+    settings["synthetic"] = {
+        "shape": list(data.shape),
+        "difficulty": data.difficulty,
+        "data_seed": data.data_seed,
+        "family": data.family,
+        "randomise": data.randomise,
+        "knobs": randomisation_knobs(data),
+        "num_train_cases": data.num_train_cases,
+        "first_case": digest.hexdigest(),
+    }
+    text = json.dumps(settings, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def prepare_run(args: EnvArgs, out: Path, *, device: str = "auto") -> EnvArgs:
+    """The coarse network a run starts from, if any; the args to train with.
+
+    ``--dataset``: :func:`prepare_dataset_run` (splits kept as ``<out>/splits.json``); the
+    synthetic data with ``start="coarse"``: :func:`prepare_synthetic_run`; else ``args``.
+    """
+    if args.dataset:
+        return prepare_dataset_run(args, Path(out) / "splits.json", device=device)
+    if args.start == COARSE_START:
+        return prepare_synthetic_run(args, device=device)
+    return args
 
 
 def _split_sizes(splits: Splits) -> str:

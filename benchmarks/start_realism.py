@@ -16,19 +16,18 @@ on held-out synthetic cases:
 
 ``python benchmarks/start_realism.py`` (defaults: 16×32×32, difficulty 1.0, Dice 0.75, 300
 updates of 4 cases); ``--quick`` for a smoke run; ``--coarse`` adds the coarse network's start
-(trains it first: minutes).
+(the learners' ``--start coarse``: trained first, minutes, and cached for the next run).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -41,6 +40,7 @@ from segenv.data.case import Case
 from segenv.data.synthetic import synthetic_splits
 from segenv.metrics import dice, markdown_table
 from segenv_agents import coarse
+from segenv_agents.common.config import COARSE_START, EnvArgs, initial_segmentation
 from segenv_agents.common.runtime import configure_torch
 
 
@@ -116,15 +116,17 @@ def refinement_gain(
     return float(np.mean(before)), float(np.mean(after))
 
 
-def coarse_start(splits: object, shape: Sequence[int], epochs: int, folder: Path) -> Start:
-    """Train the coarse network on ``train1``; write its train2/test outputs to ``folder``."""
-    args = coarse.Args(dataset="synthetic", shape=tuple(shape), epochs=epochs, device="cpu")
-    network, _, _ = coarse.train(args, list(splits.train1), torch.device("cpu"))  # type: ignore[attr-defined]
-    folder.mkdir(parents=True, exist_ok=True)
-    for source in (splits.train2, splits.test):  # type: ignore[attr-defined]
-        for case in source:
-            np.save(folder / f"{case.name}.npy", coarse.predict(network, case, torch.device("cpu")))
-    return Start("coarse network", "probability_files", {"folder": str(folder)})
+def coarse_start(args: EnvArgs) -> Start:
+    """The learners' ``start="coarse"``: the coarse network trained on ``train1`` of ``args``.
+
+    Trained once and cached by :func:`segenv_agents.coarse.prepare_synthetic_run` (a second
+    run with the same settings reuses it).
+    """
+    prepared = coarse.prepare_synthetic_run(
+        dataclasses.replace(args, start=COARSE_START), device="cpu"
+    )
+    chosen = initial_segmentation(prepared)
+    return Start("coarse network", chosen["initialiser"], chosen["initialiser_kwargs"])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -162,46 +164,52 @@ def main(argv: Sequence[str] | None = None) -> None:
         Start("image-aware", "image_aware", target),
         Start("degraded truth (smooth noise)", "degraded_truth", target),
     ]
-    with tempfile.TemporaryDirectory(prefix="segenv-start-realism-") as scratch:
-        if options.coarse:
-            starts.append(coarse_start(splits, shape, options.coarse_epochs, Path(scratch)))
-        rows = []
-        for start in starts:
+    if options.coarse:  # the same splits as above: seed 0, the 'lesion' family
+        data = EnvArgs(
+            shape=shape,
+            difficulty=options.difficulty,
+            num_train_cases=options.train_cases,
+            num_test_cases=options.test_cases,
+            coarse_epochs=options.coarse_epochs,
+        )
+        starts.append(coarse_start(data))
+    rows = []
+    for start in starts:
 
-            def make_env(split: str, start: Start = start) -> gym.Env:
-                return gym.make(
-                    "InteractiveSeg3D-v0",
-                    dataset=splits.train2 if split == "train" else splits.test,
-                    initialiser=start.initialiser,
-                    initialiser_kwargs=start.kwargs,
-                    initial_clicks=5,
-                )
-
-            test = make_env("test")
-            starts_and_labels = [
-                episode_inputs(test, i, options.seed + i, False) for i in range(options.test_cases)
-            ]
-            stats = np.mean([error_statistics(x[-1], y) for x, y in starts_and_labels], axis=0)
-            gains = {}
-            for clicks in (False, True):
-                before, after = refinement_gain(
-                    make_env,
-                    clicks=clicks,
-                    updates=options.updates,
-                    batch=options.batch,
-                    seed=options.seed,
-                )
-                gains[clicks] = (before, after, (after - before) / max(1 - before, 1e-9))
-            rows.append(
-                [
-                    start.name,
-                    f"{100 * stats[0]:.2f}",
-                    f"{stats[1]:.0f} / {stats[2]:.0f}",
-                    f"{stats[3]:.1f} ({100 * stats[4]:.0f} %)",
-                    f"{100 * gains[False][1]:.2f} ({100 * gains[False][2]:+.0f} %)",
-                    f"{100 * gains[True][1]:.2f} ({100 * gains[True][2]:+.0f} %)",
-                ]
+        def make_env(split: str, start: Start = start) -> gym.Env:
+            return gym.make(
+                "InteractiveSeg3D-v0",
+                dataset=splits.train2 if split == "train" else splits.test,
+                initialiser=start.initialiser,
+                initialiser_kwargs=start.kwargs,
+                initial_clicks=5,
             )
+
+        test = make_env("test")
+        starts_and_labels = [
+            episode_inputs(test, i, options.seed + i, False) for i in range(options.test_cases)
+        ]
+        stats = np.mean([error_statistics(x[-1], y) for x, y in starts_and_labels], axis=0)
+        gains = {}
+        for clicks in (False, True):
+            before, after = refinement_gain(
+                make_env,
+                clicks=clicks,
+                updates=options.updates,
+                batch=options.batch,
+                seed=options.seed,
+            )
+            gains[clicks] = (before, after, (after - before) / max(1 - before, 1e-9))
+        rows.append(
+            [
+                start.name,
+                f"{100 * stats[0]:.2f}",
+                f"{stats[1]:.0f} / {stats[2]:.0f}",
+                f"{stats[3]:.1f} ({100 * stats[4]:.0f} %)",
+                f"{100 * gains[False][1]:.2f} ({100 * gains[False][2]:+.0f} %)",
+                f"{100 * gains[True][1]:.2f} ({100 * gains[True][2]:+.0f} %)",
+            ]
+        )
     print(
         f"Synthetic 'lesion' cases {shape} (D, H, W), difficulty {options.difficulty}, "
         f"target Dice {options.target_dice}; {options.train_cases} train2 and "

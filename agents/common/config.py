@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from segenv.data.synthetic import DOMAIN_RANDOMISATION, SyntheticSource, synthetic_splits
+from segenv.data.synthetic import (
+    DOMAIN_RANDOMISATION,
+    SyntheticSource,
+    SyntheticSplits,
+    synthetic_splits,
+)
 from segenv.errors import ConfigError
 
 
@@ -32,7 +37,9 @@ class EnvArgs:
     """chooses the family of disjoint synthetic splits (segenv.data.synthetic_splits)"""
     start: str = "image_aware"
     """p(0): 'image_aware' (errors where the image is ambiguous, like a coarse CNN's), 'degraded'
-    (the truth's shape perturbed by smooth noise: image-independent errors a CNN undoes)"""
+    (the truth's shape perturbed by smooth noise: image-independent errors a CNN undoes) or
+    'coarse' (a coarse CNN trained on the synthetic train1 split, IteR-MRL §4.1; its
+    probabilities are cached, see segenv_agents.coarse.prepare_synthetic_run)"""
     target_dice: float = 0.75
     """Dice of the initial segmentation p(0)"""
     family: str = "lesion"
@@ -73,9 +80,11 @@ class EnvArgs:
     splits: str = ""
     """train1/train2/test splits JSON for --dataset ('' = drawn with data_seed, kept in the run)"""
     coarse: str = ""
-    """coarse network run folder for --dataset ('' = a shared cache keyed by settings and data)"""
+    """coarse network run folder for --dataset or start 'coarse' ('' = a shared cache keyed by
+    settings and data)"""
     coarse_epochs: int = 30
-    """epochs of the coarse network (the initial method) on train1, for --dataset"""
+    """epochs of the coarse network (the initial method) on train1, for --dataset or start
+    'coarse' (`segenv train --start coarse` on the synthetic data: 12 unless given)"""
 
 
 @dataclass
@@ -114,10 +123,18 @@ def synthetic_split(args: EnvArgs, split: str) -> SyntheticSource:
     """
     if split not in ("train", "test"):
         raise ConfigError(f"split={split!r} is unknown; use 'train' or 'test'")
+    splits = synthetic_splits_of(args)
+    return splits.train2 if split == "train" else splits.test
+
+
+def synthetic_splits_of(args: EnvArgs) -> SyntheticSplits:
+    """All three synthetic splits of ``args``: ``train1``, ``train2`` and ``test``.
+
+    ``train1`` is the coarse network's and ``train2`` the learner's, ``num_train_cases`` each.
+    """
     check_shape(args.shape)
     volume = (1, *args.shape) if len(args.shape) == 2 else tuple(args.shape)
-    knobs = {k: v for k, v in DOMAIN_RANDOMISATION.items() if k != "family"}
-    splits = synthetic_splits(
+    return synthetic_splits(
         volume,
         num_train1=args.num_train_cases,
         num_train2=args.num_train_cases,
@@ -127,9 +144,15 @@ def synthetic_split(args: EnvArgs, split: str) -> SyntheticSource:
         family=families(args.family),
         test_family=families(args.test_family) if args.test_family else None,
         cache_size=max(args.num_train_cases, args.num_test_cases),
-        **(knobs if args.randomise else {}),
+        **randomisation_knobs(args),
     )
-    return splits.train2 if split == "train" else splits.test
+
+
+def randomisation_knobs(args: EnvArgs) -> dict[str, Any]:
+    """The knobs of ``args.randomise`` (:data:`DOMAIN_RANDOMISATION` but the family), or none."""
+    if not args.randomise:
+        return {}
+    return {k: v for k, v in DOMAIN_RANDOMISATION.items() if k != "family"}
 
 
 def families(text: str) -> str | tuple[str, ...]:
@@ -141,13 +164,36 @@ def families(text: str) -> str | tuple[str, ...]:
 
 
 STARTS = {"image_aware": "image_aware", "degraded": "degraded_truth"}
-"""``start`` names and the initialisers behind them."""
+"""``start`` names and the initialisers behind them (with ``target_dice``); and see
+:data:`COARSE_START`."""
+
+COARSE_START = "coarse"
+"""The ``start`` of IteR-MRL §4.1 on the synthetic data: the probabilities of a coarse network
+trained on ``train1`` (``segenv_agents.coarse.prepare_synthetic_run`` caches them and records
+the folder as ``coarse``), read by the ``probability_files`` initialiser."""
+
+SYNTHETIC_COARSE_EPOCHS = 12
+"""``coarse_epochs`` of ``segenv train --start coarse`` on the synthetic data unless given: at
+16×32×32 and difficulty 1 about 12 epochs reached a validation Dice of 0.64-0.65 (300 train1
+cases, about 40 s an epoch on a loaded 2-core CPU)."""
 
 
 def initial_segmentation(args: EnvArgs) -> dict[str, Any]:
     """The ``initialiser`` and ``initialiser_kwargs`` of ``args.start``."""
+    if args.start == COARSE_START:
+        if len(tuple(args.shape)) != 3:
+            raise ConfigError(
+                "start='coarse' needs the 3D env (--shape D H W): the coarse network is 3D"
+            )
+        from .datasets import coarse_probabilities
+
+        return {
+            "initialiser": "probability_files",
+            "initialiser_kwargs": {"folder": str(coarse_probabilities(args))},
+        }
     if args.start not in STARTS:
-        raise ConfigError(f"start={args.start!r} is unknown; use one of {sorted(STARTS)}")
+        known = sorted([*STARTS, COARSE_START])
+        raise ConfigError(f"start={args.start!r} is unknown; use one of {known}")
     return {
         "initialiser": STARTS[args.start],
         "initialiser_kwargs": {"target_dice": args.target_dice},
@@ -176,6 +222,10 @@ def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[st
 
         kwargs.update(dataset_env_kwargs(args, split))
     kwargs.update(overrides)
+    if args.start == COARSE_START and not args.dataset:
+        from .datasets import check_probability_files
+
+        check_probability_files(kwargs, split, args)
     return kwargs
 
 

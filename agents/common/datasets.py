@@ -93,12 +93,23 @@ def probabilities_folder(coarse: str | os.PathLike[str]) -> Path:
     return Path(coarse) / PROBABILITIES
 
 
-def dataset_env_kwargs(args: Any, split: str) -> dict[str, Any]:
-    """The env keywords of a run on real data: the split's cases, p(0), augmentation."""
+def coarse_probabilities(args: Any) -> Path:
+    """The folder of a run's coarse-network probabilities (``--dataset`` or start ``coarse``).
+
+    Raises:
+        ConfigError: The run has no coarse network yet, or its folder is gone (each says how
+            to make it).
+    """
+    if args.dataset:
+        what, how = "this run on --dataset", "`segenv train --dataset`"
+        function = "prepare_dataset_run"
+    else:
+        what, how = "this run with start='coarse'", "`segenv train LEARNER --start coarse`"
+        function = "prepare_synthetic_run"
     if not args.coarse:
         raise ConfigError(
-            "this run on --dataset has no coarse network yet; `segenv train --dataset` trains "
-            "it (or call segenv_agents.coarse.prepare_dataset_run)"
+            f"{what} has no coarse network yet; {how} trains it (or call "
+            f"segenv_agents.coarse.{function})"
         )
     folder = probabilities_folder(args.coarse)
     if not folder.is_dir():
@@ -106,6 +117,38 @@ def dataset_env_kwargs(args: Any, split: str) -> dict[str, Any]:
             f"the coarse network's probabilities {folder} are gone (a cleaned cache?); "
             "`segenv train LEARNER --out RUN --resume` computes them again"
         )
+    return folder
+
+
+def check_probability_files(kwargs: dict[str, Any], split: str, args: Any) -> None:
+    """Every case of the env keywords' synthetic ``dataset`` has its cached ``p(0)`` file.
+
+    A start ``coarse`` run's cache holds ``train2``, ``test`` and the held-out families' test
+    cases; another ``test_family`` (or more test cases) is predicted on request.
+
+    Raises:
+        ConfigError: Some case has no file (naming how to predict the missing ones).
+    """
+    if kwargs.get("initialiser") != "probability_files":
+        return
+    names = getattr(kwargs.get("dataset"), "names", None)
+    folder = Path(kwargs.get("initialiser_kwargs", {}).get("folder", ""))
+    if names is None or not folder.is_dir():
+        return
+    missing = [name for name in names if not (folder / f"{name}.npy").is_file()]
+    if missing:
+        family = f", test_family={args.test_family!r}" if args.test_family else ""
+        raise ConfigError(
+            f"the coarse network's cache {folder} has no p(0) for {len(missing)} of the "
+            f"{len(names)} {split} cases ({missing[0]}, ...{family}); "
+            "segenv_agents.coarse.prepare_synthetic_run(args) predicts them with the cached "
+            "network, without training it again"
+        )
+
+
+def dataset_env_kwargs(args: Any, split: str) -> dict[str, Any]:
+    """The env keywords of a run on real data: the split's cases, p(0), augmentation."""
+    folder = coarse_probabilities(args)
     return {
         "dataset": split_source(args, split),
         "augment": SPLIT_GROUPS[split] == "train2",

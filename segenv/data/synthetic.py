@@ -1241,6 +1241,15 @@ class SyntheticSource:
         """The seeds of the cases, in order."""
         return range(self.start_seed, self.start_seed + self.num_cases)
 
+    @property
+    def names(self) -> list[str]:
+        """The cases' names, in order, without generating their volumes (``source[i].name``).
+
+        Only the draw that picks a case's family is replayed, so a consumer can look cases up by
+        name (e.g. cached probability files) cheaply.
+        """
+        return [self._name(seed) for seed in self.seeds]
+
     def __len__(self) -> int:
         """Return the number of cases."""
         return self.num_cases
@@ -1276,6 +1285,11 @@ class SyntheticSource:
             f"SyntheticSource(shape={self.shape}, num_cases={self.num_cases}, "
             f"start_seed={self.start_seed}, difficulty={self.difficulty}{family}{knobs})"
         )
+
+    def _name(self, seed: int) -> str:
+        """The name of the case of ``seed``: :func:`_generate`'s first draw, replayed."""
+        side = _side_stream(np.random.default_rng(seed))
+        return _case_name(self._args, _draw_variation(self._args, side).family, seed)
 
     def _make(self, seed: int) -> Case:
         """Generate the case of ``seed`` with read-only arrays."""

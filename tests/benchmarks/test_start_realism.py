@@ -6,12 +6,14 @@ from benchmark_runs import run_script
 from segenv.metrics import dice
 
 
-def test_start_realism_benchmark_runs_on_a_tiny_volume():
+def test_start_realism_benchmark_runs_on_a_tiny_volume(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGENV_CACHE_DIR", str(tmp_path))  # the coarse start's cache
     result = run_script("start_realism.py", "--quick", "--coarse")
     assert result.returncode == 0, result.stderr
     for start in ("| image-aware |", "| degraded truth (smooth noise) |", "| coarse network |"):
         assert start in result.stdout
     assert "difficulty 1.0, target Dice 0.75" in result.stdout
+    assert len(list(tmp_path.glob("coarse/synthetic-*/probabilities/*.npy"))) == 8 + 4 + 4
 
 
 def test_error_statistics_hand_case():

@@ -402,6 +402,17 @@ def test_source_names_say_the_family_so_caches_do_not_collide():
     assert {drawn_family(n) for n in names} <= set(TRAINING_FAMILIES)
 
 
+def test_names_are_the_cases_names_without_generating_them():
+    for source in (
+        SyntheticSource(SMALL, num_cases=12, start_seed=7, family="mixed", randomise=True),
+        SyntheticSource(SMALL, num_cases=3, family="organ", name="mri"),
+        SyntheticSource(SMALL, num_cases=3),
+    ):
+        assert source.names == [case.name for case in source]
+    mixed = SyntheticSource(SMALL, num_cases=12, family="all")
+    assert len({drawn_family(n) for n in mixed.names}) > 1  # the family draw is replayed
+
+
 def test_splits_train_on_training_families_and_test_on_held_out_ones():
     splits = synthetic_splits(
         SMALL,
