@@ -24,6 +24,10 @@ falling from one step to the next, and on the held-out family Dice never below D
 ending ≥ 5 points above it. Finished runs and evaluations are kept (``eval.json`` in each run),
 so an interrupted benchmark continues where it stopped.
 
+``--start`` sets every run's ``p(0)`` (``coarse``: the coarse network trained once on the
+synthetic ``train1``, cached, as ``segenv train --start coarse``); its runs go to
+``OUT/<preset>-<start>``.
+
 ``python benchmarks/click_value.py --preset quick3d --seeds 0 1 2 --out runs/click_value``
 (``--quick`` for a smoke run on tiny sizes).
 """
@@ -51,7 +55,11 @@ from segenv.data.synthetic import HELD_OUT_FAMILIES
 from segenv.files import atomic_write_text
 from segenv.metrics import markdown_table
 from segenv_agents import registry
+from segenv_agents.coarse import prepare_run
 from segenv_agents.common.config import (
+    COARSE_START,
+    STARTS,
+    SYNTHETIC_COARSE_EPOCHS,
     RunArgs,
     env_id_of,
     evaluation_env_kwargs,
@@ -68,6 +76,7 @@ NO_INTERACTION = "a3c trained without interaction"
 NO_INTERACTION_FOLDER = "a3c-no-interaction"
 TINY = {
     "shape": (8, 16, 16),
+    "coarse_epochs": 1,
     "num_train_cases": 4,
     "num_test_cases": 2,
     "total_updates": 2,
@@ -95,15 +104,20 @@ def dice_per_step(make_env: Callable[[], gym.Env], policy: Policy, episodes: int
 
 
 def planned_runs(
-    preset: str, learners: Sequence[str], seeds: Sequence[int], reference: RunArgs, tiny: bool
+    preset: str,
+    learners: Sequence[str],
+    seeds: Sequence[int],
+    reference: RunArgs,
+    changes: Mapping[str, Any],
 ) -> dict[str, tuple[str, RunArgs]]:
-    """Run folder → (learner, args): each learner per seed, then A3C without interaction."""
+    """Run folder → (learner, args): each learner per seed, then A3C without interaction.
+
+    ``changes`` (the start, tiny sizes) apply to every run; ``reference`` already has them.
+    """
     runs: dict[str, tuple[str, RunArgs]] = {}
     for name in learners:
         for seed in seeds:
-            args = with_fields(
-                registry.preset(name, preset), {"seed": seed, **(TINY if tiny else {})}
-            )
+            args = with_fields(registry.preset(name, preset), {"seed": seed, **changes})
             runs[f"{name}-s{seed}"] = (name, args)
     for seed in seeds:  # the same A3C without any interaction, in training and test
         args = with_fields(reference, {"seed": seed, "initial_clicks": 0, "clicks_per_step": 0})
@@ -289,6 +303,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--learners", nargs="+", default=list(LEARNERS), choices=list(registry.LEARNERS)
     )
     parser.add_argument("--held-out", default=HELD_OUT_FAMILIES[0], help="family never trained on")
+    parser.add_argument(
+        "--start",
+        default=None,
+        choices=sorted([*STARTS, COARSE_START]),
+        help="p(0) of every run (default: the preset's; 'coarse' trains the coarse network once)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/click_value"))
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time")
     parser.add_argument("--quick", action="store_true", help="a smoke run on tiny sizes")
@@ -298,9 +318,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_torch(1)
     wall = time.perf_counter()
     out = options.out / options.preset
-    reference = with_fields(registry.preset("a3c", options.preset), TINY if options.quick else {})
+    changes: dict[str, Any] = dict(TINY) if options.quick else {}
+    if options.start is not None:
+        changes["start"] = options.start
+        out = out.with_name(f"{options.preset}-{options.start}")
+    reference = with_fields(registry.preset("a3c", options.preset), changes)
+    if reference.start == COARSE_START:  # one coarse network for every run (cached)
+        if "coarse_epochs" not in changes:
+            changes["coarse_epochs"] = SYNTHETIC_COARSE_EPOCHS
+        reference = prepare_run(with_fields(reference, changes), out)
+        changes["coarse"] = reference.coarse
     episodes = reference.num_test_cases
-    runs = planned_runs(options.preset, options.learners, options.seeds, reference, options.quick)
+    runs = planned_runs(options.preset, options.learners, options.seeds, reference, changes)
     train_all([(name, args, out / folder) for folder, (name, args) in runs.items()], options.jobs)
     rows: dict[str, list[list[float]]] = {}
     for name, values in baseline_rows(

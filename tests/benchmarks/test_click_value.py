@@ -27,3 +27,17 @@ def test_click_value_benchmark_runs_resumes_and_checks_the_bar(tmp_path):
         return [line for line in text.splitlines() if line.startswith("|")]
 
     assert tables(again.stdout) == tables(first.stdout)
+
+
+def test_click_value_with_the_coarse_start_trains_one_coarse_network_for_every_run(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEGENV_CACHE_DIR", str(tmp_path / "cache"))
+    flags = ("--quick", "--seeds", "0", "--learners", "a3c", "--start", "coarse")
+    result = run_script("click_value.py", *flags, "--out", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    assert "coarse start" in result.stdout
+    assert result.stdout.count("epoch   1/1") == 1  # trained once, shared by every run
+    runs = tmp_path / "runs" / "quick3d-coarse"
+    for run in ("a3c-s0", "a3c-no-interaction-s0"):
+        assert '"start": "coarse"' in (runs / run / "config.json").read_text()
