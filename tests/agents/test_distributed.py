@@ -215,3 +215,31 @@ def test_two_ranks_stopped_by_sigterm_resume_on_one_rank_and_on_two(tmp_path):
     assert done.stdout.count("trained a3c") == 1  # rank 0 alone prints
     steps = [json.loads(line)["step"] for line in (out / "scalars.jsonl").open()]
     assert steps == list(range(1, target + 2))
+
+
+@pytest.mark.parametrize("learner", ["ppo", "mecca"])
+def test_ppo_and_mecca_train_on_two_ranks_and_resume_on_one(tmp_path, learner):
+    out = tmp_path / learner
+    flags = [
+        *("--shape", "16", "16", "--num-train-cases", "4", "--num-test-cases", "2"),
+        *("--channels", "4", "--shared-dilations", "1", "--head-dilations", "1"),
+        *("--num-envs", "2", "--threads", "1", "--log-every", "1", "--no-progress"),
+    ]
+    train = ["-m", "segenv_agents.cli", "train", learner, "--out", str(out), *flags]
+    done = _run(torchrun(2, *train, "--total-updates", "2"))
+    assert "world size 2: 2×2 envs per update = 4" in done.stdout
+    assert load_checkpoint(out / "checkpoint.pt")["updates"] == 2
+    _run([sys.executable, *train, "--total-updates", "3", "--resume"])
+    assert load_checkpoint(out / "checkpoint.pt")["updates"] == 3
+    steps = [json.loads(line)["step"] for line in (out / "scalars.jsonl").open()]
+    assert steps == [1, 2, 3]
+
+
+def test_learners_without_data_parallel_training_are_refused_under_torchrun(tmp_path):
+    command = ["-m", "segenv_agents.cli", "train", "intercnn", "--out", str(tmp_path / "s")]
+    done = subprocess.run(
+        torchrun(1, *command), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode != 0
+    assert "does not train under torchrun" in done.stderr
+    assert not (tmp_path / "s").exists()
