@@ -4,7 +4,8 @@
 each rank play its own episodes, average its gradients with the other rank's and take one Adam
 step, with the code ``segenv train a3c`` runs; each rank saves its rollout, its loss and its
 parameters before and after to ``OUT/rank{R}-{CASE}.pt`` for the test to compare with one
-process's update on both ranks' episodes together.
+process's update on both ranks' episodes together. Then one PPO update (its epochs of
+minibatches) on each rank, saved to ``OUT/rank{R}-ppo.pt``: the ranks must end equal.
 """
 
 import dataclasses
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from segenv_agents import a3c
+from segenv_agents import a3c, ppo
 from segenv_agents.common import distributed
 from segenv_agents.common.runtime import configure_torch, seed_everything
 
@@ -76,6 +77,35 @@ def main(out: Path) -> None:
                 },
                 out / f"rank{distributed.rank()}-{case}.pt",
             )
+        args = ppo.Args(
+            shape=(16, 16),
+            num_train_cases=8,
+            num_test_cases=2,
+            num_envs=2,
+            update_epochs=2,
+            num_minibatches=2,
+            channels=4,
+            shared_dilations=(1,),
+            head_dilations=(1,),
+            lr=1e-3,
+            threads=1,
+        )
+        shape, num_actions = ppo.observation_layout(args)
+        generator = seed_everything(args.seed)
+        learner = ppo.Learner(args, shape, num_actions)
+        optimizer = torch.optim.Adam(learner.net.parameters(), lr=args.lr, eps=1e-5)
+        distributed.broadcast_module(learner.net)
+        torch.manual_seed(distributed.rank_seed(args.seed))
+        generator.manual_seed(distributed.rank_seed(args.seed))
+        env = ppo.make_env(args, device=device)
+        before = parameters(learner.net)
+        data = ppo.collect(learner, env, 1000 * distributed.rank(), args.max_steps)
+        ppo.optimise(learner, optimizer, data, args, generator)
+        env.close()
+        torch.save(
+            {"before": before, "after": parameters(learner.net)},
+            out / f"rank{distributed.rank()}-ppo.pt",
+        )
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def _concatenated(rollouts):
     return Rollout(**fields)
 
 
-def test_two_rank_a3c_update_equals_one_update_on_the_combined_batch(tmp_path):
+def test_two_rank_a3c_update_equals_one_update_on_the_combined_batch_and_ppo_ranks_agree(tmp_path):
     sys.path.insert(0, str(HERE))
     try:
         import ddp_one_update
@@ -144,6 +144,13 @@ def test_two_rank_a3c_update_equals_one_update_on_the_combined_batch(tmp_path):
             torch.testing.assert_close(
                 value.detach(), ranks[0]["after"][name], atol=1e-6, rtol=0, msg=name
             )
+    # PPO: each rank's epochs of minibatches on its own volumes, the same steps everywhere
+    ranks = [torch.load(tmp_path / f"rank{r}-ppo.pt", weights_only=False) for r in (0, 1)]
+    for name, value in ranks[0]["after"].items():
+        assert torch.equal(value, ranks[1]["after"][name]), name
+    assert any(
+        not torch.equal(ranks[0]["after"][n], ranks[0]["before"][n]) for n in ranks[0]["after"]
+    )
 
 
 # --- the command: SIGTERM to torchrun, then resume with another world size -----------------
