@@ -268,6 +268,16 @@ def train_command(argv: Sequence[str]) -> int:
             f"{namespace.out} already holds a run; pass --resume to continue it or choose "
             "another --out directory"
         )
+    fresh_dataset_run = (
+        bool(getattr(args, "dataset", "")) and not (namespace.out / "splits.json").is_file()
+    )
+    if distributed.requested_world_size() > 1 and fresh_dataset_run:
+        raise ConfigError(
+            "--dataset under torchrun: every rank would draw the splits and train the coarse "
+            f"network; prepare the run in one process first (segenv train {name} --dataset ... "
+            f"--out {namespace.out} --total-updates 1), then continue it under torchrun with "
+            "--resume"
+        )
     out = check_out_dir(namespace.out)
     resume_line = _resume_command(argv)
     try:

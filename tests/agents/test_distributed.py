@@ -250,3 +250,17 @@ def test_learners_without_data_parallel_training_are_refused_under_torchrun(tmp_
     assert done.returncode != 0
     assert "does not train under torchrun" in done.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_a_fresh_dataset_run_under_torchrun_is_refused_before_anything_is_written(
+    monkeypatch, tmp_path, capsys
+):
+    from segenv_agents import cli
+
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    out = tmp_path / "run"
+    status = cli.main(["train", "a3c", "--dataset", str(tmp_path), "--out", str(out)])
+    assert status == 2
+    assert "prepare the run in one process first" in capsys.readouterr().err
+    assert not out.exists()
