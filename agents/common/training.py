@@ -99,7 +99,7 @@ class TrainingLoop:
                 raise
         outcome = distributed.broadcast_object(outcome)
         if outcome[0] == "error":
-            raise ConfigError(outcome[1])
+            raise ConfigError(f"rank 0 could not open the run: {outcome[1]}")
         state = outcome[1]
         self._resumed = state
         return state

@@ -205,6 +205,8 @@ def test_two_ranks_stopped_by_sigterm_resume_on_one_rank_and_on_two(tmp_path):
     assert set(state["model"]) == {key.removeprefix("module.") for key in state["model"]}
     assert read_config(out)[0] == "a3c"
     assert json.loads((out / "config.json").read_text())["world_size"] == 2
+    first = json.loads((out / "scalars.jsonl").open().readline())
+    assert first["env_steps_total"] == 2 * a3c.Args().max_steps  # both ranks' episodes count
     assert sorted(p.name for p in out.iterdir()) == [
         "checkpoint.pt",
         "config.json",
