@@ -266,3 +266,12 @@ def test_a_fresh_dataset_run_under_torchrun_is_refused_before_anything_is_writte
     assert status == 2
     assert "prepare the run in one process first" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="NCCL needs a GPU per rank (2 here)")
+def test_two_ranks_train_with_nccl_on_two_gpus(tmp_path):
+    out = tmp_path / "nccl"
+    done = _run(torchrun(2, *_train(out, "--total-updates", "2", "--device", "cuda")))
+    assert "world size 2" in done.stdout
+    assert load_checkpoint(out / "checkpoint.pt")["updates"] == 2
