@@ -29,6 +29,12 @@ Repeatability: with ``workers=1`` the episodes of update ``u`` are reset with se
 repeatable and a resumed run continues the interrupted one. Asynchronous workers interleave
 their updates in whatever order the OS schedules them, so ``workers > 1`` is not bit-repeatable.
 
+Data-parallel: with ``workers=1`` under ``torchrun`` every rank plays ``num_envs`` episodes of
+its own (its slice of the update's ``world_size · num_envs`` episode seeds) and the ranks
+average their gradients before each Adam step (:mod:`.common.distributed`). The loss is a mean
+over steps, envs and voxels, so the average of equal-sized rank batches is the loss of their
+union: one update on N ranks is one update on the N·num_envs episodes together.
+
 Run it with ``segenv train a3c --config quick --out runs/a3c`` (see :mod:`segenv_agents.cli`).
 """
 
@@ -51,6 +57,7 @@ from torch.nn import functional as F
 from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 
+from .common import distributed
 from .common.checkpoints import load_checkpoint
 from .common.config import RunArgs, env_id_of, env_kwargs, interaction_free
 from .common.distributions import log_prob_and_entropy, sample_actions
@@ -63,6 +70,9 @@ from .common.runtime import configure_torch, seed_everything
 from .common.training import TrainingLoop, UpdateResult
 
 ADVANTAGES = ("mean", "voxel")
+
+TORCHRUN = True
+"""Trains data-parallel under torchrun (``segenv train`` refuses the learners without it)."""
 
 
 # ------------------------------------------------------------------------------------- Args
@@ -388,6 +398,32 @@ def play_and_score(
     return loss, rollout
 
 
+def rollout_loss(
+    learner: Learner, rollout: Rollout, args: Args, device: torch.device, update: int = 0
+) -> LossTerms:
+    """The loss of a played rollout, with the network run again on its stored observations.
+
+    The same loss :func:`play_and_score` returns for that rollout (the network is run on all
+    ``T · B`` states at once instead of step by step). A pure function of the parameters and the
+    batch: the data-parallel check compares N ranks' update with one update on their rollouts
+    concatenated along the env axis.
+    """
+    steps, batch = rollout.num_steps, rollout.num_envs
+    observations = torch.as_tensor(rollout.observations, device=device).flatten(0, 1)
+    output = learner.net(observations)
+    return actor_critic_loss(
+        output.logits.unflatten(0, (steps, batch)),
+        output.value_map.unflatten(0, (steps, batch)),
+        torch.as_tensor(rollout.actions, device=device),
+        torch.as_tensor(rollout.reward_maps, device=device),
+        gamma=args.gamma,
+        advantage=args.advantage,
+        value_coef=args.value_coef,
+        entropy_coef=entropy_weight(args, update),
+        reward_conv=learner.reward_conv,
+    )
+
+
 def update_scalars(loss: LossTerms, rollout: Rollout, lr: float, args: Args) -> dict[str, float]:
     """TensorBoard scalars of one update."""
     discounts = args.gamma ** np.arange(rollout.num_steps)[:, None]
@@ -407,11 +443,16 @@ def update_scalars(loss: LossTerms, rollout: Rollout, lr: float, args: Args) -> 
 def apply_gradients(
     learner: Learner, optimizer: torch.optim.Optimizer, loss: LossTerms, args: Args, lr: float
 ) -> None:
-    """Backpropagate ``loss.total``, clip, and take one Adam step at ``lr``."""
+    """Backpropagate ``loss.total``, average over the ranks, clip, take one Adam step at ``lr``.
+
+    Under torchrun the gradients are averaged over the ranks before clipping
+    (:func:`~.common.distributed.average_gradients`; nothing happens in a single process).
+    """
     for group in optimizer.param_groups:
         group["lr"] = lr
     optimizer.zero_grad(set_to_none=True)
     loss.total.backward()
+    distributed.average_gradients(learner.parameters())
     if args.max_grad_norm > 0:
         nn.utils.clip_grad_norm_(learner.parameters(), args.max_grad_norm)
     optimizer.step()
@@ -454,27 +495,48 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
 
     Returns:
         The checkpoint path.
+
+    Raises:
+        ConfigError: ``workers > 1`` under torchrun (asynchronous workers are one process's).
     """
-    loop = TrainingLoop(
-        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
-    )
-    state = loop.open("a3c", args, resume=resume)
-    observation_shape, num_actions = observation_layout(args)
-    generator = seed_everything(args.seed)
+    if args.workers > 1 and distributed.launched():
+        raise ConfigError(
+            f"workers={args.workers} (asynchronous A3C) cannot run under torchrun: use "
+            "--workers 1 with torchrun (every rank is then one synchronous worker and the ranks "
+            "average their gradients)"
+        )
     device = resolve_device(args.device) if args.workers == 1 else torch.device("cpu")
-    learner = Learner(args, observation_shape, num_actions).to(device)
-    optimizer = torch.optim.Adam(learner.parameters(), lr=args.lr)
-    start = 0
-    if state is not None:
-        learner.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start = int(state["updates"])
-        if "generator" in state:
-            generator.set_state(state["generator"])
-    if args.workers == 1:
-        _train_synchronous(args, loop, learner, optimizer, generator, start, device)
-    else:
-        _train_asynchronous(args, loop, learner, optimizer, start)
+    with distributed.session(device) as device:
+        loop = TrainingLoop(
+            out_dir,
+            args.total_updates,
+            args.checkpoint_every_s,
+            args.log_every,
+            show_progress,
+            seed=args.seed,
+        )
+        state = loop.open("a3c", args, resume=resume)
+        observation_shape, num_actions = observation_layout(args)
+        generator = seed_everything(args.seed)
+        learner = Learner(args, observation_shape, num_actions).to(device)
+        optimizer = torch.optim.Adam(learner.parameters(), lr=args.lr)
+        start = 0
+        if state is not None:
+            learner.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start = int(state["updates"])
+            if "generator" in state:
+                generator.set_state(state["generator"])
+        if distributed.launched():
+            distributed.broadcast_module(learner)
+            if not distributed.is_main():  # its own action draws (rank 0 keeps the run's)
+                generator.manual_seed(distributed.rank_seed(args.seed, start))
+            else:
+                print(f"segenv: {distributed.batch_line(args.num_envs, args.lr)}", flush=True)
+        if args.workers == 1:
+            _train_synchronous(args, loop, learner, optimizer, generator, start, device)
+        else:
+            _train_asynchronous(args, loop, learner, optimizer, start)
     return loop.checkpoint_path
 
 
@@ -517,7 +579,7 @@ def _one_update(
 ) -> UpdateResult:
     pretrain = index < args.pretrain_updates
     lr = learning_rate(args, index)
-    seeds = episode_seeds(args.seed, index, args.num_envs)
+    seeds = rank_episode_seeds(args, index)
     loss, rollout = play_and_score(
         learner, envs[pretrain], seeds, generator, args, device, update=index
     )
@@ -527,6 +589,19 @@ def _one_update(
     return UpdateResult(
         index, scalars, rollout.num_steps * rollout.num_envs, rollout.voxel_transitions
     )
+
+
+def rank_episode_seeds(args: Args, update: int) -> list[int]:
+    """The reset seeds of ``update`` on this rank: its slice of ``world_size · num_envs``.
+
+    In a single process, :func:`~.common.rollout.episode_seeds` of the run as before; under
+    torchrun the ranks' episodes together are those of one process with ``world_size`` times
+    the envs.
+    """
+    size = distributed.world_size()
+    return episode_seeds(args.seed, update, args.num_envs * size)[
+        distributed.rank_slice(args.num_envs)
+    ]
 
 
 # ------------------------------------------------------------------- asynchronous workers

@@ -252,12 +252,31 @@ def train_command(argv: Sequence[str]) -> int:
     learner = registry.load(name)
     parser = learner_parser(name, learner)
     namespace = parser.parse_args(argv[1:])
+    from .common import distributed  # torch is loaded with the learner by now
+
+    if distributed.launched() and not getattr(learner, "TORCHRUN", False):
+        raise ConfigError(
+            f"{name} does not train under torchrun; the data-parallel learners are "
+            + ", ".join(n for n in registry.LEARNERS if getattr(_loaded(n), "TORCHRUN", False))
+            + f" (run {name} as one process: segenv train {name} ...)"
+        )
+    main_rank = distributed.launch_rank() == 0
     checkpoint_signal = interrupts.parse_signal(namespace.checkpoint_signal)
     args = train_args(name, learner, namespace)
     if not namespace.resume and any(namespace.out.glob("checkpoint.*")):
         raise ConfigError(
             f"{namespace.out} already holds a run; pass --resume to continue it or choose "
             "another --out directory"
+        )
+    fresh_dataset_run = (
+        bool(getattr(args, "dataset", "")) and not (namespace.out / "splits.json").is_file()
+    )
+    if distributed.requested_world_size() > 1 and fresh_dataset_run:
+        raise ConfigError(
+            "--dataset under torchrun: every rank would draw the splits and train the coarse "
+            f"network; prepare the run in one process first (segenv train {name} --dataset ... "
+            f"--out {namespace.out} --total-updates 1), then continue it under torchrun with "
+            "--resume"
         )
     out = check_out_dir(namespace.out)
     resume_line = _resume_command(argv)
@@ -272,10 +291,20 @@ def train_command(argv: Sequence[str]) -> int:
                 args, out, resume=namespace.resume, show_progress=not namespace.no_progress
             )
     except interrupts.Interrupted as stop:
-        print(f"{stop.line}; resume with: {resume_line}", file=sys.stderr)
+        if main_rank:
+            print(f"{stop.line}; resume with: {resume_line}", file=sys.stderr)
         return stop.exit_code
-    print(f"trained {name} in {time.perf_counter() - start:.0f} s → {checkpoint}")
+    if main_rank:
+        print(f"trained {name} in {time.perf_counter() - start:.0f} s → {checkpoint}")
     return 0
+
+
+def _loaded(name: str) -> Any:
+    """The learner module of ``name``, or None when its extra is not installed."""
+    try:
+        return registry.load(name)
+    except ImportError:
+        return None
 
 
 def train_args(name: str, learner: registry.Learner, namespace: argparse.Namespace) -> Any:

@@ -26,7 +26,9 @@ MECCA is A3C (:mod:`segenv_agents.a3c`, whose network, loss and update it reuses
   gradients masked to the voxels where ``max(c, 1 - c) > δ`` (eq 11). δ rises from 0.85 by
   0.00025 per epoch (one pass over the labeled cases) up to 0.99 (MECCA §4.1).
 
-MECCA runs one synchronous worker (``workers=1``). Run it with
+MECCA runs one synchronous worker (``workers=1``); under ``torchrun`` each rank is one, playing
+its slice of the update's episode seeds, and the ranks average the gradients of every
+optimiser step (:mod:`.common.distributed`). Run it with
 ``segenv train mecca --config quick --out runs/mecca``.
 """
 
@@ -50,6 +52,7 @@ from segenv.errors import ConfigError
 from segenv.rewards import printed_confidence_weight
 
 from . import a3c
+from .common import distributed
 from .common.checkpoints import load_checkpoint
 from .common.config import env_id_of, env_kwargs
 from .common.distributions import sample_actions
@@ -73,6 +76,9 @@ CONFIDENCE_WEIGHTS: dict[str, Callable[..., np.ndarray]] = {
     "shifted": shifted_confidence_weight,
 }
 
+
+TORCHRUN = True
+"""Trains data-parallel under torchrun (``segenv train`` refuses the learners without it)."""
 
 # ------------------------------------------------------------------------------------- Args
 
@@ -383,8 +389,10 @@ def _step(
         group["lr"] = lr
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    params = list(parameters)
+    distributed.average_gradients(params)  # the ranks' mean under torchrun; else nothing
     if max_grad_norm > 0:
-        nn.utils.clip_grad_norm_(list(parameters), max_grad_norm)
+        nn.utils.clip_grad_norm_(params, max_grad_norm)
     optimizer.step()
 
 
@@ -450,7 +458,7 @@ class Trainer:
         """One labeled episode per env (and one unlabeled, if any), then the gradient steps."""
         args, model, device, deltas = self.args, self.model, self.device, self.deltas
         lr = a3c.learning_rate(args, index)
-        seeds = episode_seeds(args.seed, index, args.num_envs)
+        seeds = _rank_seeds(args.seed, index, args.num_envs)
         rollout, logits, values, _ = _play(
             model, self.labeled_envs, seeds, self.generator, deltas, device
         )
@@ -483,7 +491,7 @@ class Trainer:
         if envs is None:
             raise ConfigError("no unlabeled envs: pass unlabeled_envs to Trainer")
         delta = mask_threshold(args, index, self.epoch_updates)
-        seeds = episode_seeds(args.seed + 1, index, args.num_envs)
+        seeds = _rank_seeds(args.seed + 1, index, args.num_envs)
         rollout, logits, values, confidences = _play(
             model, envs, seeds, self.generator, self.deltas, device
         )
@@ -525,8 +533,26 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
+    with distributed.session(resolve_device(args.device)) as device:
+        return _train(args, out_dir, device, resume=resume, show_progress=show_progress)
+
+
+def _rank_seeds(seed: int, update: int, num_envs: int) -> list[int]:
+    """The slice of the update's ``world_size · num_envs`` episode seeds on this rank."""
+    seeds = episode_seeds(seed, update, num_envs * distributed.world_size())
+    return seeds[distributed.rank_slice(num_envs)]
+
+
+def _train(
+    args: Args, out_dir: Path, device: torch.device, *, resume: bool, show_progress: bool
+) -> Path:
     loop = TrainingLoop(
-        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
+        out_dir,
+        args.total_updates,
+        args.checkpoint_every_s,
+        args.log_every,
+        show_progress,
+        seed=args.seed,
     )
     state = loop.open("mecca", args, resume=resume)
     configure_torch(args.threads)
@@ -541,10 +567,16 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
         args,
         labeled_envs,
         unlabeled_envs,
-        device=resolve_device(args.device),
-        epoch_updates=math.ceil(len(labeled) / args.num_envs),
+        device=device,
+        epoch_updates=math.ceil(len(labeled) / (args.num_envs * distributed.world_size())),
     )
     start = 0 if state is None else trainer.load(state)
+    if distributed.launched():
+        distributed.broadcast_module(trainer.model)
+        if not distributed.is_main():  # its own action draws (rank 0 keeps the run's)
+            trainer.generator.manual_seed(distributed.rank_seed(args.seed, start))
+        else:
+            print(f"segenv: {distributed.batch_line(args.num_envs, args.lr)}", flush=True)
     try:
         loop.run_updates(start, trainer.update, trainer.state)
     finally:

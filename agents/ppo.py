@@ -41,6 +41,12 @@ Repeatability: the episodes of update ``u`` are reset with the seeds A3C uses
 minibatches shuffled with a seeded one, both checkpointed, so a run is repeatable on one
 machine and a resumed run continues the interrupted one.
 
+Data-parallel: under ``torchrun`` every rank collects ``num_envs`` volumes of its own (its slice
+of the update's ``world_size · num_envs`` episode seeds), runs the same number of epochs and
+minibatches over them, and averages its gradients with the other ranks' after every minibatch's
+backward pass (:mod:`.common.distributed`), so all ranks take the same steps. The advantages
+are normalised over each rank's own rollout.
+
 Run it with ``segenv train ppo --config quick --out runs/ppo`` (see :mod:`segenv_agents.cli`).
 """
 
@@ -70,6 +76,7 @@ import segenv.torchrl
 from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 
+from .common import distributed
 from .common.checkpoints import load_checkpoint
 from .common.config import RunArgs, env_id_of, env_kwargs
 from .common.networks import NetworkArgs, VoxelActorCritic
@@ -78,6 +85,9 @@ from .common.rollout import episode_seeds
 from .common.runs import args_from_dict
 from .common.runtime import configure_torch, seed_everything
 from .common.training import TrainingLoop, UpdateResult
+
+TORCHRUN = True
+"""Trains data-parallel under torchrun (``segenv train`` refuses the learners without it)."""
 
 # ------------------------------------------------------------------------------------- Args
 
@@ -210,11 +220,13 @@ CONFIGS: dict[str, Args] = {
 # -------------------------------------------------------------------------------------- env
 
 
-def make_env(args: Args, split: str = "train") -> segenv.torchrl.TorchRLInteractiveSegEnv:
-    """``num_envs`` volumes of the run's env as a TorchRL env on the run's device."""
+def make_env(
+    args: Args, split: str = "train", device: torch.device | None = None
+) -> segenv.torchrl.TorchRLInteractiveSegEnv:
+    """``num_envs`` volumes of the run's env as a TorchRL env on the run's (or this) device."""
     return segenv.torchrl.make_env(
         num_envs=args.num_envs,
-        device=resolve_device(args.device),
+        device=resolve_device(args.device) if device is None else device,
         num_threads=args.threads or None,
         **env_kwargs(args, split),
     )
@@ -433,6 +445,7 @@ def optimise(
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             learner.shared.forget()
+            distributed.average_gradients(learner.net.parameters())
             if args.max_grad_norm > 0:
                 nn.utils.clip_grad_norm_(learner.net.parameters(), args.max_grad_norm)
             optimizer.step()
@@ -505,14 +518,25 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
     Returns:
         The checkpoint path.
     """
+    with distributed.session(resolve_device(args.device)) as device:
+        return _train(args, out_dir, device, resume=resume, show_progress=show_progress)
+
+
+def _train(
+    args: Args, out_dir: Path, device: torch.device, *, resume: bool, show_progress: bool
+) -> Path:
     loop = TrainingLoop(
-        out_dir, args.total_updates, args.checkpoint_every_s, args.log_every, show_progress
+        out_dir,
+        args.total_updates,
+        args.checkpoint_every_s,
+        args.log_every,
+        show_progress,
+        seed=args.seed,
     )
     state = loop.open("ppo", args, resume=resume)
     configure_torch(args.threads)
     observation_shape, num_actions = observation_layout(args)
     generator = seed_everything(args.seed)
-    device = resolve_device(args.device)
     learner = Learner(args, observation_shape, num_actions).to(device)
     optimizer = torch.optim.Adam(learner.net.parameters(), lr=args.lr, eps=1e-5)
     start = 0
@@ -524,14 +548,23 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
         if state.get("cuda_rng") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])  # actions sampled on a GPU
         start = int(state["updates"])
-    env = make_env(args)
+    if distributed.launched():
+        distributed.broadcast_module(learner.net)
+        if not distributed.is_main():  # its own minibatch order (rank 0 keeps the run's)
+            generator.manual_seed(distributed.rank_seed(args.seed, start))
+        else:
+            line = distributed.batch_line(args.num_envs, args.lr, "volume episodes")
+            print(f"segenv: {line}", flush=True)
+    env = make_env(args, device=device)
 
     def results() -> Iterator[UpdateResult]:
         for index in range(start, args.total_updates):
             lr = learning_rate(args, index)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            seed = episode_seeds(args.seed, index, args.num_envs)[0]
+            size = distributed.world_size()
+            seeds = episode_seeds(args.seed, index, args.num_envs * size)
+            seed = seeds[distributed.rank_slice(args.num_envs)][0]
             data = collect(learner, env, seed, args.max_steps)
             terms = optimise(learner, optimizer, data, args, generator)
             scalars = update_scalars(terms, data, lr, args)

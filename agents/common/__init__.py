@@ -20,5 +20,7 @@ builds on these, so nothing is copied between learners; nothing here imports a l
 ``checkpoints``    atomic checkpoints
 ``logger``         TensorBoard scalars, ``scalars.jsonl`` and the progress bar
 ``training``       :class:`~.training.TrainingLoop`: resume, logging, checkpoints, signals
+``distributed``    data-parallel training under torchrun: process group, rank seeds, gradient
+                   all-reduce; no-ops in a single process
 =================  ==========================================================================
 """

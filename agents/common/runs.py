@@ -33,9 +33,19 @@ logging, the evaluation default, where torch runs. Any other field changes the e
 the network or the learner, and a resume that changes one is refused."""
 
 
-def write_config(out_dir: Path, learner: str, args: Any) -> None:
-    """Record the learner and its ``Args`` dataclass as ``out_dir/config.json``."""
-    record = {"learner": learner, "args": dataclasses.asdict(args)}
+RECORD_ONLY_FIELDS = ("world_size",)
+"""Recorded about a run but never compared on resume: a run saved by N ranks resumes with
+any number of them (:mod:`.distributed`)."""
+
+
+def write_config(out_dir: Path, learner: str, args: Any, *, world_size: int = 1) -> None:
+    """Record the learner and its ``Args`` dataclass as ``out_dir/config.json``.
+
+    ``world_size`` (the ranks of a torchrun run, 1 otherwise) is recorded beside them; it is
+    not one of the ``Args`` fields :func:`check_resume` compares, so a run resumes with any
+    number of ranks.
+    """
+    record = {"learner": learner, "args": dataclasses.asdict(args), "world_size": world_size}
     atomic_write_text(Path(out_dir) / CONFIG_NAME, json.dumps(record, indent=2) + "\n")
 
 
@@ -120,7 +130,7 @@ def resume_conflicts(recorded: Mapping[str, Any], args: Any) -> list[tuple[str, 
     """``(field, recorded value, current value)`` for each non-resumable field that differs."""
     conflicts = []
     for field in dataclasses.fields(args):
-        if field.name in RESUMABLE_FIELDS:
+        if field.name in RESUMABLE_FIELDS or field.name in RECORD_ONLY_FIELDS:
             continue
         current = _jsonable(getattr(args, field.name))
         if field.name in recorded:

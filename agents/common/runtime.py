@@ -39,10 +39,15 @@ def seed_everything(seed: int) -> torch.Generator:
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    seed_global_generators(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def seed_global_generators(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global generators (CPU and CUDA) with ``seed``."""
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002  (libraries that use the legacy global RNG)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 def rng_states() -> dict[str, Any]:

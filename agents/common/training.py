@@ -5,6 +5,13 @@ baselines, and any new one) gets the same lifecycle: a resume that refuses to mi
 (:func:`~.runs.check_resume`), checkpoints written atomically every ``checkpoint_every_s``
 seconds, at the end and when a signal stops the run (:mod:`.interrupts`), the global
 generators' states in every checkpoint, and a log that continues from the checkpoint's step.
+
+Under torchrun (:mod:`.distributed`) the loop is rank-aware: rank 0 alone reads and writes the
+run directory (``config.json``, logs, TensorBoard, checkpoints, the progress bar) and hands the
+resumed checkpoint to the other ranks; each update's scalars are averaged and its env steps and
+transitions summed over the ranks; and after every update the ranks agree whether to stop
+(a signal reached any of them) and whether to checkpoint (rank 0's clock), so all of them
+leave the loop after the same update and nobody waits in a collective for a rank that left.
 """
 
 from __future__ import annotations
@@ -17,11 +24,11 @@ from typing import Any, NamedTuple
 
 from segenv.errors import ConfigError
 
-from . import interrupts
+from . import distributed, interrupts
 from .checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .logger import RunLogger
 from .runs import announce_fresh_start, check_resume, write_config
-from .runtime import restore_rng_states, rng_states
+from .runtime import restore_rng_states, rng_states, seed_global_generators
 
 
 class TrainingLoop:
@@ -52,6 +59,7 @@ class TrainingLoop:
         checkpoint_every_s: float = 120.0,
         log_every: int = 10,
         show_progress: bool = True,
+        seed: int = 0,
     ) -> None:
         if total_updates < 0:
             raise ConfigError(f"total_updates must be >= 0, got {total_updates}")
@@ -60,6 +68,7 @@ class TrainingLoop:
         self.checkpoint_every_s = checkpoint_every_s
         self.log_every = max(1, log_every)
         self.show_progress = show_progress
+        self.seed = seed
         self._resumed: Mapping[str, Any] | None = None
 
     def open(self, learner: str, config: Any, *, resume: bool) -> dict[str, Any] | None:
@@ -70,13 +79,28 @@ class TrainingLoop:
         change the environment, the network or the learner is an error naming each field
         (:func:`~.runs.check_resume`); resuming a directory without a checkpoint says that it
         starts afresh.
+
+        Under torchrun rank 0 does all of this and hands the checkpoint (or its error) to the
+        other ranks; ``config.json`` also records the ``world_size``, which a resume may change.
         """
-        if resume:
-            check_resume(self.out_dir, learner, config)
-        state = self.resume_state(resume)
-        if resume and state is None:
-            announce_fresh_start(self.out_dir)
-        write_config(self.out_dir, learner, config)
+        outcome: tuple[str, Any] = ("ok", None)
+        if distributed.is_main():
+            try:
+                if resume:
+                    check_resume(self.out_dir, learner, config)
+                state = self.resume_state(resume)
+                if resume and state is None:
+                    announce_fresh_start(self.out_dir)
+                write_config(self.out_dir, learner, config, world_size=distributed.world_size())
+                outcome = ("ok", state)
+            except Exception as error:  # the other ranks must not wait for a state
+                outcome = ("error", str(error))
+                distributed.broadcast_object(outcome)
+                raise
+        outcome = distributed.broadcast_object(outcome)
+        if outcome[0] == "error":
+            raise ConfigError(f"rank 0 could not open the run: {outcome[1]}")
+        state = outcome[1]
         self._resumed = state
         return state
 
@@ -112,56 +136,75 @@ class TrainingLoop:
         Raises:
             Interrupted: A signal stopped the run; the checkpoint at ``done`` is written.
         """
+        main = distributed.is_main()
         with interrupts.handle_signals(), interrupts.deferred():
             if self._resumed is not None and "rng" in self._resumed:
                 restore_rng_states(self._resumed["rng"])
-            if self._resumed is not None and start_update >= self.total_updates:
+            if not main:  # its own draws, not rank 0's (the network is built by now)
+                seed_global_generators(distributed.rank_seed(self.seed, start_update))
+            if main and self._resumed is not None and start_update >= self.total_updates:
                 print(
                     f"segenv: {self.out_dir} is already at update {start_update}/"
                     f"{self.total_updates}; nothing to train (raise --total-updates to go on)",
                     file=sys.stderr,
                 )
-            logger = RunLogger(
-                self.out_dir,
-                total=self.total_updates,
-                initial=start_update,
-                show_progress=self.show_progress,
-            )
+            logger = None
+            if main:
+                logger = RunLogger(
+                    self.out_dir,
+                    total=self.total_updates,
+                    initial=start_update,
+                    show_progress=self.show_progress,
+                )
             last_save = time.monotonic()
             done = start_update
-            stopped = interrupts.stop_requested() if done < self.total_updates else None
+            stopped = None
+            if done < self.total_updates:
+                stopped = int(distributed.agree([interrupts.stop_requested() or 0])[0]) or None
             try:
                 for result in [] if stopped else results:
                     done += 1
-                    logger.progress(
-                        1, result.env_steps, result.transitions, **_headline(result.scalars)
+                    scalars, env_steps, transitions = distributed.reduce_update(
+                        result.scalars, result.env_steps, result.transitions
                     )
-                    if result.update % self.log_every == 0 or done >= self.total_updates:
-                        steps_per_s, transitions_per_s = logger.throughput
-                        scalars = {
-                            **result.scalars,
-                            "charts/env_steps_per_s": steps_per_s,
-                            "charts/transitions_per_s": transitions_per_s,
-                        }
-                        logger.scalars(scalars, result.update + 1)
+                    if logger is not None:
+                        logger.progress(1, env_steps, transitions, **_headline(scalars))
+                        if result.update % self.log_every == 0 or done >= self.total_updates:
+                            steps_per_s, transitions_per_s = logger.throughput
+                            scalars["charts/env_steps_per_s"] = steps_per_s
+                            scalars["charts/transitions_per_s"] = transitions_per_s
+                            logger.scalars(scalars, result.update + 1)
                     if done >= self.total_updates:
                         break
-                    stopped = interrupts.stop_requested()
+                    save_due = main and time.monotonic() - last_save >= self.checkpoint_every_s
+                    signum, save = distributed.agree(
+                        [interrupts.stop_requested() or 0, float(save_due)]
+                    )
+                    stopped = int(signum) or None
                     if stopped:
                         break
-                    if time.monotonic() - last_save >= self.checkpoint_every_s:
+                    if save:
                         self._save(state, done)
                         last_save = time.monotonic()
                 self._save(state, done)
             finally:
-                logger.close()
+                if logger is not None:
+                    logger.close()
             if stopped:
                 raise interrupts.Interrupted(stopped, done, self.total_updates)
             return done
 
     def _save(self, state: Callable[[int], dict[str, Any]], done: int) -> None:
-        """The learner's payload and the global generators' states, written atomically."""
-        save_checkpoint(self.checkpoint_path, {**state(done), "rng": rng_states()})
+        """The learner's payload and the global generators' states, written atomically.
+
+        Rank 0's alone, with the world size it was trained with (any world size resumes it).
+        """
+        if not distributed.is_main():
+            return
+        payload = {**state(done), "rng": rng_states()}
+        if distributed.active():
+            payload["world_size"] = distributed.world_size()
+        save_checkpoint(self.checkpoint_path, payload)
 
     def run_updates(
         self,
