@@ -319,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     wall = time.perf_counter()
     out = options.out / options.preset
     changes: dict[str, Any] = dict(TINY) if options.quick else {}
+    if options.jobs > 1:  # two-thread presets side by side oversubscribe the cores (spin-waits)
+        changes["threads"] = 1
     if options.start is not None:
         changes["start"] = options.start
         out = out.with_name(f"{options.preset}-{options.start}")

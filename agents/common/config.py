@@ -54,6 +54,8 @@ class EnvArgs:
     """clicks on p(0) before the first step (IteR-MRL Table 2 protocol: 5)"""
     clicks_per_step: int = 5
     """N_click: clicks after every step"""
+    click_noise: int = 3
+    """clicks jittered uniformly in [-click_noise, click_noise] voxels per axis (IteR-MRL: 3)"""
     max_steps: int = 5
     """T: refinement steps per episode"""
     user: str = "largest_error"
@@ -207,6 +209,7 @@ def env_kwargs(args: EnvArgs, split: str = "train", **overrides: Any) -> dict[st
         "dataset": None if args.dataset else synthetic_split(args, split),
         "initial_clicks": args.initial_clicks,
         "clicks_per_step": args.clicks_per_step,
+        "click_noise": args.click_noise,
         "max_steps": args.max_steps,
         "user": args.user,
         "hints": args.hints,
