@@ -59,7 +59,7 @@ from segenv.errors import ConfigError
 
 from .common import distributed
 from .common.checkpoints import load_checkpoint
-from .common.config import RunArgs, env_id_of, env_kwargs, interaction_free
+from .common.config import QUICK3D_DATA, RunArgs, env_id_of, env_kwargs, interaction_free
 from .common.distributions import log_prob_and_entropy, sample_actions
 from .common.losses import discounted_returns, masked_mean, policy_loss, spatial_mean, value_loss
 from .common.networks import NetworkArgs, VoxelActorCritic, spatial_dims_of
@@ -182,13 +182,8 @@ CONFIGS: dict[str, Args] = {
     # time-aware state (t / T) and an entropy weight that decays from 0.05 to 0.002: without
     # the decay a greedy policy peaked at step 4 and lost Dice at step 5.
     "quick3d": Args(
-        shape=(16, 32, 32),
-        difficulty=1.0,
-        family="mixed",
-        randomise=True,
+        **QUICK3D_DATA,
         step_channel=True,
-        num_train_cases=400,
-        num_test_cases=50,
         total_updates=350,
         pretrain_updates=0,
         num_envs=4,

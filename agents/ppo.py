@@ -78,7 +78,7 @@ from segenv.errors import ConfigError
 
 from .common import distributed
 from .common.checkpoints import load_checkpoint
-from .common.config import RunArgs, env_id_of, env_kwargs
+from .common.config import QUICK3D_DATA, RunArgs, env_id_of, env_kwargs
 from .common.networks import NetworkArgs, VoxelActorCritic
 from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import episode_seeds
@@ -181,13 +181,8 @@ CONFIGS: dict[str, Args] = {
     # families with domain randomisation, the t / T channel) within A3C's 15 minutes on a
     # 2-core CPU: an update costs about 2.4 A3C updates, so 150 updates on two threads.
     "quick3d": Args(
-        shape=(16, 32, 32),
-        difficulty=1.0,
-        family="mixed",
-        randomise=True,
+        **QUICK3D_DATA,
         step_channel=True,
-        num_train_cases=400,
-        num_test_cases=50,
         total_updates=150,
         num_envs=4,
         update_epochs=2,

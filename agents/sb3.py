@@ -71,7 +71,7 @@ from segenv.errors import ConfigError, InputTypeError, describe
 from segenv.files import atomic_writer
 
 from .common import interrupts
-from .common.config import RunArgs, env_id_of, env_kwargs
+from .common.config import QUICK3D_DATA, RunArgs, env_id_of, env_kwargs
 from .common.distributions import log_prob_and_entropy, sample_actions
 from .common.logger import RunLogger, purge_tensorboard
 from .common.networks import NetworkArgs, NetworkConfig, VoxelActorCritic
@@ -577,13 +577,8 @@ CONFIGS: dict[str, Args] = {
     # families with domain randomisation, the t / T channel) within A3C's 15 minutes on a
     # 2-core CPU: 150 updates of one episode per env, as segenv_agents.ppo's quick3d preset.
     "quick3d": Args(
-        shape=(16, 32, 32),
-        difficulty=1.0,
-        family="mixed",
-        randomise=True,
+        **QUICK3D_DATA,
         step_channel=True,
-        num_train_cases=400,
-        num_test_cases=50,
         total_timesteps=3_000,
         num_envs=4,
         n_steps=5,

@@ -33,7 +33,7 @@ from segenv.devices import resolve_device
 from segenv.errors import ConfigError
 
 from .common.checkpoints import load_checkpoint
-from .common.config import RunArgs, env_id_of, env_kwargs
+from .common.config import QUICK3D_DATA, RunArgs, env_id_of, env_kwargs
 from .common.distributions import sample_actions
 from .common.networks import NetworkArgs, VoxelActorCritic
 from .common.policies import NetworkPolicy, actor_logits
@@ -101,12 +101,7 @@ def _presets(variant: str) -> dict[str, Args]:
         "quick3d": Args(
             variant=variant,
             state=state,
-            shape=(16, 32, 32),
-            difficulty=1.0,
-            family="mixed",
-            randomise=True,
-            num_train_cases=400,
-            num_test_cases=50,
+            **QUICK3D_DATA,
             total_updates=300,
             num_envs=4,
             channels=16,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from segenv.data.synthetic import (
@@ -164,6 +165,21 @@ def families(text: str) -> str | tuple[str, ...]:
         raise ConfigError(f"family={text!r} names no family; use e.g. 'lesion' or 'mixed'")
     return names[0] if len(names) == 1 else names
 
+
+QUICK3D_DATA: Mapping[str, Any] = MappingProxyType(
+    {
+        "shape": (16, 32, 32),
+        "difficulty": 1.0,
+        "family": "mixed",
+        "randomise": True,
+        "num_train_cases": 400,
+        "num_test_cases": 50,
+    }
+)
+"""The data of every learner's ``quick3d`` preset (the 3D main job), so all of them train and
+test on the same cases: 16×32×32 volumes of the mixed training families with domain
+randomisation at difficulty 1, 400 training and 50 held-out test cases, from the default
+(image-aware) start."""
 
 STARTS = {"image_aware": "image_aware", "degraded": "degraded_truth"}
 """``start`` names and the initialisers behind them (with ``target_dice``); and see
