@@ -11,6 +11,7 @@ import time
 
 import gymnasium as gym
 import numpy as np
+from scipy import ndimage
 
 from .common.config import EnvArgs, env_id_of, env_kwargs
 from .common.evaluation import Policy, evaluate_policy, state_channels
@@ -64,11 +65,74 @@ def oracle_policy(observation: np.ndarray, env: gym.Env) -> np.ndarray:
     return np.where(label, int(np.argmax(deltas)), int(np.argmin(deltas)))
 
 
+def _volume_clicks(observation: np.ndarray, env: gym.Env) -> tuple[np.ndarray, np.ndarray]:
+    """The clicks so far as indices into the observation's spatial layout, and their labels."""
+    clicks = env.unwrapped.clicks  # type: ignore[attr-defined]
+    coords = np.asarray(clicks.coords, dtype=np.int64)
+    coords = coords[:, 1:] if observation.ndim == 3 else coords  # 2D views drop the z axis
+    return coords, np.asarray(clicks.labels, dtype=bool)
+
+
+def click_disc_policy(observation: np.ndarray, env: gym.Env, *, radius: float = 1.0) -> np.ndarray:
+    """Trust each click around it: a learning-free rule that reads the clicks and nothing else.
+
+    Every voxel within ``radius`` voxels of its nearest click takes the largest step towards
+    that click's label; elsewhere the smallest step that sharpens the current prediction. What
+    this rule gains over the no-op is the Dice a protocol's clicks carry on their own, without
+    the image: when it is small, the clicks say little an agent could use.
+    """
+    deltas = _deltas(env)
+    _, probability, _, _ = state_channels(observation, env)
+    action = noop_policy(observation, env)
+    coords, labels = _volume_clicks(observation, env)
+    if labels.size == 0:
+        return action
+    seeds = np.ones(probability.shape, dtype=bool)
+    seeds[tuple(coords.T)] = False
+    distance, nearest = ndimage.distance_transform_edt(seeds, return_indices=True)
+    clicked_label = np.zeros(probability.shape, dtype=bool)
+    clicked_label[tuple(coords.T)] = labels
+    towards = clicked_label[tuple(nearest)]
+    near = distance <= radius
+    action = np.where(near & towards, int(np.argmax(deltas)), action)
+    return np.where(near & ~towards, int(np.argmin(deltas)), action)
+
+
+def clicked_region_oracle_policy(observation: np.ndarray, env: gym.Env) -> np.ndarray:
+    """A ceiling on what the clicks point at: fix every error region a click landed in.
+
+    The error regions are the user's (26-connected components of the false negatives and,
+    separately, of the false positives, from the ground truth); a region with a click in it
+    takes the largest step towards the truth, every other voxel the no-op's. It knows the
+    regions' extent, which an agent must infer from the image, so it bounds what an agent can
+    gain from the clicks it was given.
+    """
+    deltas = _deltas(env)
+    _, probability, _, _ = state_channels(observation, env)
+    label = env.unwrapped.case.label  # type: ignore[attr-defined]
+    label = label[0] if observation.ndim == 3 else label
+    prediction = probability >= 0.5
+    action = noop_policy(observation, env)
+    coords, _ = _volume_clicks(observation, env)
+    if coords.shape[0] == 0:
+        return action
+    structure = np.ones((3,) * prediction.ndim, dtype=bool)
+    clicked = tuple(coords.T)
+    for missed in (True, False):  # false negatives, then false positives
+        regions, _ = ndimage.label((prediction != label) & (label == missed), structure)
+        hit = np.unique(regions[clicked])
+        fix = np.isin(regions, hit[hit > 0])
+        action = np.where(fix, int(np.argmax(deltas)) if missed else int(np.argmin(deltas)), action)
+    return action
+
+
 POLICIES: dict[str, Policy] = {
     "noop": noop_policy,
     "random": random_policy,
     "hint_follower": hint_follower_policy,
     "oracle": oracle_policy,
+    "click_disc": click_disc_policy,
+    "clicked_region_oracle": clicked_region_oracle_policy,
 }
 
 

@@ -61,3 +61,59 @@ def test_scripted_policies_read_p_and_hints_past_a_step_channel():
         np.testing.assert_array_equal(dice, dice[0])  # the no-op keeps Dice at every step
         for policy in (hint_follower_policy, GraphCutPolicy(lam=0.5)):
             evaluate_policy(env, policy, 1, measure_assd=False)
+
+
+def _stub_env(label: np.ndarray, coords: list[tuple[int, int, int]], labels: list[bool]):
+    """The attributes the scripted policies read, for a hand-made 2D case (paper actions)."""
+    from types import SimpleNamespace
+
+    clicks = SimpleNamespace(coords=np.array(coords, np.int64).reshape(-1, 3), labels=labels)
+    unwrapped = SimpleNamespace(
+        deltas=np.array([-0.4, -0.2, -0.1, 0.1, 0.2, 0.4], np.float32),
+        clicks=clicks,
+        num_modalities=1,
+        case=SimpleNamespace(label=label[None]),
+    )
+    return SimpleNamespace(unwrapped=unwrapped)
+
+
+def _observation(probability: np.ndarray) -> np.ndarray:
+    zeros = np.zeros_like(probability)
+    return np.stack([zeros, probability, zeros, zeros]).astype(np.float32)
+
+
+def test_click_disc_by_hand():
+    from segenv_agents.scripted import click_disc_policy
+
+    probability = np.full((5, 5), 0.2)
+    probability[4, 4] = 0.9
+    env = _stub_env(np.zeros((5, 5), bool), [(0, 2, 2), (0, 0, 0)], [True, False])
+    action = click_disc_policy(_observation(probability), env)
+    expected = np.full((5, 5), 2)  # -0.1: keep p < 0.5
+    expected[4, 4] = 3  # +0.1: keep p >= 0.5
+    for y, x in [(2, 2), (1, 2), (3, 2), (2, 1), (2, 3)]:  # within 1 voxel of the object click
+        expected[y, x] = 5  # +0.4
+    for y, x in [(0, 0), (0, 1), (1, 0)]:  # within 1 voxel of the background click
+        expected[y, x] = 0  # -0.4
+    assert np.array_equal(action, expected)
+    no_clicks = _stub_env(np.zeros((5, 5), bool), [], [])
+    assert np.array_equal(
+        click_disc_policy(_observation(probability), no_clicks),
+        noop_policy(_observation(probability), no_clicks),
+    )
+
+
+def test_clicked_region_oracle_fixes_only_the_regions_clicked():
+    from segenv_agents.scripted import clicked_region_oracle_policy
+
+    label = np.zeros((6, 6), bool)
+    label[0:2, 0:2] = True  # missed region, clicked
+    label[4:6, 4:6] = True  # missed region, not clicked
+    probability = np.full((6, 6), 0.1)
+    probability[0, 4:6] = 0.8  # a false-positive region, clicked
+    env = _stub_env(label, [(0, 1, 1), (0, 0, 5)], [True, False])
+    action = clicked_region_oracle_policy(_observation(probability), env)
+    expected = np.full((6, 6), 2)
+    expected[0:2, 0:2] = 5
+    expected[0, 4:6] = 0
+    assert np.array_equal(action, expected)
