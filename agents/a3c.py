@@ -157,9 +157,13 @@ CONFIGS: dict[str, Args] = {
     # Minutes on a 2-core CPU: the 2D env (64×64 slices), a 16-channel net with MECCA's
     # two-block heads, 4 envs per update, PixelRL's per-voxel advantage (eq 7's scalar
     # advantage learns far slower on this budget), a strong entropy bonus against the early
-    # collapse to "push every voxel down" (background is ~95% of the voxels).
+    # collapse to "push every voxel down" (background is ~95% of the voxels). The t / T step
+    # channel and the entropy decay of quick3d: without them the greedy policy peaked at step
+    # 4 and lost 3.2 points at step 5 (3 seeds, image-aware start); with them it rises at
+    # every step, to 89.84 (benchmarks/click_value.py --preset quick, README).
     "quick": Args(
         shape=(64, 64),
+        step_channel=True,
         num_train_cases=1000,
         num_test_cases=50,
         total_updates=1000,
@@ -172,6 +176,7 @@ CONFIGS: dict[str, Args] = {
         lr_decay=0.5,
         lr_decay_every=400,
         entropy_coef=0.05,
+        entropy_decay_to=0.04,
         threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
