@@ -65,7 +65,7 @@ def oracle_policy(observation: np.ndarray, env: gym.Env) -> np.ndarray:
     return np.where(label, int(np.argmax(deltas)), int(np.argmin(deltas)))
 
 
-def _volume_clicks(observation: np.ndarray, env: gym.Env) -> tuple[np.ndarray, np.ndarray]:
+def volume_clicks(observation: np.ndarray, env: gym.Env) -> tuple[np.ndarray, np.ndarray]:
     """The clicks so far as indices into the observation's spatial layout, and their labels."""
     clicks = env.unwrapped.clicks  # type: ignore[attr-defined]
     coords = np.asarray(clicks.coords, dtype=np.int64)
@@ -84,7 +84,7 @@ def click_disc_policy(observation: np.ndarray, env: gym.Env, *, radius: float = 
     deltas = _deltas(env)
     _, probability, _, _ = state_channels(observation, env)
     action = noop_policy(observation, env)
-    coords, labels = _volume_clicks(observation, env)
+    coords, labels = volume_clicks(observation, env)
     if labels.size == 0:
         return action
     seeds = np.ones(probability.shape, dtype=bool)
@@ -113,7 +113,7 @@ def clicked_region_oracle_policy(observation: np.ndarray, env: gym.Env) -> np.nd
     label = label[0] if observation.ndim == 3 else label
     prediction = probability >= 0.5
     action = noop_policy(observation, env)
-    coords, _ = _volume_clicks(observation, env)
+    coords, _ = volume_clicks(observation, env)
     if coords.shape[0] == 0:
         return action
     structure = np.ones((3,) * prediction.ndim, dtype=bool)

@@ -47,6 +47,7 @@ from segenv_agents.scripted import (
     clicked_region_oracle_policy,
     hint_follower_policy,
     noop_policy,
+    volume_clicks,
 )
 
 SCRIPTED_ENV = {"actions": "paper", "state": "probability"}
@@ -99,8 +100,7 @@ def error_stats(env: gym.Env, episodes: int) -> ErrorStats:
         while not done:  # the no-op keeps the errors, so each step's clicks see the start's
             observation, _, terminated, truncated, _ = env.step(noop_policy(observation, env))
             done = terminated or truncated
-            coords = np.asarray(env.unwrapped.clicks.coords)  # type: ignore[attr-defined]
-            coords = coords[:, 1:] if observation.ndim == 3 else coords
+            coords, _ = volume_clicks(observation, env)
             new = coords[seen:]
             seen = len(coords)
             hits += int(np.count_nonzero(wrong[tuple(new.T)]))
