@@ -67,6 +67,7 @@ from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env
 from .common.runs import args_from_dict
 from .common.runtime import configure_torch, seed_everything
+from .common.schedules import geometric_decay, progress_of
 from .common.training import TrainingLoop, UpdateResult
 
 ADVANTAGES = ("mean", "voxel")
@@ -358,8 +359,8 @@ def learning_rate(args: Args, update: int) -> float:
 
 def entropy_weight(args: Args, update: int) -> float:
     """Geometric decay from ``entropy_coef`` to ``entropy_coef · entropy_decay_to`` at the end."""
-    progress = min(1.0, update / max(1, args.total_updates - 1))
-    return args.entropy_coef * args.entropy_decay_to**progress
+    progress = progress_of(update, args.total_updates)
+    return geometric_decay(args.entropy_coef, args.entropy_decay_to, progress)
 
 
 def play_and_score(

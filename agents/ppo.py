@@ -84,6 +84,7 @@ from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import episode_seeds
 from .common.runs import args_from_dict
 from .common.runtime import configure_torch, seed_everything
+from .common.schedules import geometric_decay, progress_of
 from .common.training import TrainingLoop, UpdateResult
 
 TORCHRUN = True
@@ -117,7 +118,9 @@ class Args(NetworkArgs, RunArgs):
     norm_adv: bool = True
     """normalise the advantages over the rollout (volumes, steps and voxels)"""
     ent_coef: float = 0.01
-    """weight of the per-voxel entropy bonus"""
+    """weight of the per-voxel entropy bonus at the start"""
+    entropy_decay_to: float = 1.0
+    """its weight at the last update, as a fraction of ``ent_coef`` (geometric; 1 = constant)"""
     vf_coef: float = 0.5
     """weight of the per-voxel value loss"""
     max_grad_norm: float = 0.5
@@ -155,6 +158,10 @@ class Args(NetworkArgs, RunArgs):
             raise ConfigError(f"need lr > 0 and clip_coef > 0, got {self.lr}, {self.clip_coef}")
         if not 0 <= self.gae_lambda <= 1:
             raise ConfigError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
+        if not 0 < self.entropy_decay_to <= 1:
+            raise ConfigError(
+                f"entropy_decay_to must be in (0, 1] (1 = constant), got {self.entropy_decay_to}"
+            )
 
 
 CONFIGS: dict[str, Args] = {
@@ -174,6 +181,8 @@ CONFIGS: dict[str, Args] = {
         head_dilations=(2, 1),
         lr=3e-4,
         ent_coef=0.05,  # with 0.01 the early "push every voxel down" state persists
+        entropy_decay_to=0.04,  # to 0.002 at the end, as A3C's preset
+        step_channel=True,  # the t / T channel, as A3C's preset
         threads=1,  # robust on a shared CPU: see segenv_agents.common.runtime.configure_torch
         checkpoint_every_s=60.0,
     ),
@@ -191,6 +200,7 @@ CONFIGS: dict[str, Args] = {
         head_dilations=(2, 1),
         lr=3e-4,
         ent_coef=0.05,
+        entropy_decay_to=0.04,
         threads=2,
         checkpoint_every_s=60.0,
     ),
@@ -408,6 +418,12 @@ def learning_rate(args: Args, update: int) -> float:
     return args.lr * (1.0 - update / max(args.total_updates, 1))
 
 
+def entropy_weight(args: Args, update: int) -> float:
+    """Geometric decay from ``ent_coef`` to ``ent_coef · entropy_decay_to`` at the last update."""
+    progress = progress_of(update, args.total_updates)
+    return geometric_decay(args.ent_coef, args.entropy_decay_to, progress)
+
+
 @torch.no_grad()
 def collect(learner: Learner, env: Any, seed: int, steps: int) -> TensorDictBase:
     """One episode in every volume: a tensordict ``[N, T]`` with advantages and targets."""
@@ -557,6 +573,7 @@ def _train(
             lr = learning_rate(args, index)
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            learner.loss.entropy_coeff.fill_(entropy_weight(args, index))
             size = distributed.world_size()
             seeds = episode_seeds(args.seed, index, args.num_envs * size)
             seed = seeds[distributed.rank_slice(args.num_envs)][0]

@@ -56,7 +56,7 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.policies import ActorCriticPolicy
@@ -84,6 +84,7 @@ from .common.runs import (
     write_config,
 )
 from .common.runtime import configure_torch
+from .common.schedules import geometric_decay, progress_of
 
 CHECKPOINT_NAME = "checkpoint.zip"
 
@@ -517,7 +518,9 @@ class Args(NetworkArgs, RunArgs):
     lr: float = 1e-4
     """Adam learning rate"""
     ent_coef: float = 0.01
-    """weight of the entropy bonus (mean per-voxel entropy)"""
+    """weight of the entropy bonus (mean per-voxel entropy) at the start"""
+    entropy_decay_to: float = 1.0
+    """its weight at the last rollout, as a fraction of ``ent_coef`` (geometric; 1 = constant)"""
     vf_coef: float = 0.5
     """weight of the value loss"""
     gae_lambda: float = 1.0
@@ -545,6 +548,10 @@ class Args(NetworkArgs, RunArgs):
         for name in ("total_timesteps", "num_envs", "n_steps", "batch_size", "n_epochs"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.entropy_decay_to <= 1:
+            raise ConfigError(
+                f"entropy_decay_to must be in (0, 1] (1 = constant), got {self.entropy_decay_to}"
+            )
         if self.is_ppo and self.batch_size > self.n_steps * self.num_envs:
             raise ConfigError(
                 f"batch_size={self.batch_size} exceeds n_steps · num_envs = "
@@ -567,6 +574,8 @@ CONFIGS: dict[str, Args] = {
         n_epochs=2,
         lr=3e-4,
         ent_coef=0.05,  # with 0.01 the early "push every voxel down" state persists
+        entropy_decay_to=0.04,  # to 0.002 at the end, as A3C's preset
+        step_channel=True,  # the t / T channel, as A3C's preset
         gae_lambda=0.95,
         channels=16,
         head_dilations=(2, 1),
@@ -586,6 +595,7 @@ CONFIGS: dict[str, Args] = {
         n_epochs=2,
         lr=3e-4,
         ent_coef=0.05,
+        entropy_decay_to=0.04,
         gae_lambda=0.95,
         channels=16,
         head_dilations=(2, 1),
@@ -632,6 +642,31 @@ def make_model(args: Args, env: Any, tensorboard_log: str | None = None) -> Base
             batch_size=args.batch_size, n_epochs=args.n_epochs, clip_range=args.clip_range
         )
     return ALGORITHMS[args.algo](VoxelPolicy, env, **common)
+
+
+class EntropyDecay(BaseCallback):
+    """Decay SB3's ``ent_coef`` geometrically over ``learn`` (SB3 itself takes only a constant).
+
+    Before each update it sets ``model.ent_coef`` to ``start · final_fraction^progress``, where
+    progress runs from 0 at the first rollout to 1 at the one that reaches ``total_timesteps``,
+    so a resumed run continues the same schedule.
+    """
+
+    def __init__(self, start: float, final_fraction: float, total_timesteps: int) -> None:
+        super().__init__()
+        self.start = start
+        self.final_fraction = final_fraction
+        self.total_timesteps = total_timesteps
+
+    def _on_rollout_end(self) -> None:
+        per_rollout = self.model.n_steps * self.model.n_envs  # type: ignore[attr-defined]
+        rollouts = -(-self.total_timesteps // per_rollout)
+        done = self.model.num_timesteps // per_rollout - 1
+        progress = progress_of(done, rollouts)
+        self.model.ent_coef = geometric_decay(self.start, self.final_fraction, progress)  # type: ignore[attr-defined]
+
+    def _on_step(self) -> bool:
+        return True
 
 
 class _Progress(BaseCallback):
@@ -740,10 +775,16 @@ def train(args: Args, out_dir: Path, *, resume: bool = False, show_progress: boo
         model = make_model(args, env, tensorboard)
     remaining = args.total_timesteps - model.num_timesteps
     progress = _Progress(out_dir, args, show_progress)
+    callbacks: list[BaseCallback] = [progress]
+    if args.entropy_decay_to < 1:
+        callbacks.append(EntropyDecay(args.ent_coef, args.entropy_decay_to, args.total_timesteps))
     if remaining > 0:
         with interrupts.handle_signals(), interrupts.deferred():
             model.learn(
-                remaining, callback=progress, reset_num_timesteps=False, tb_log_name=args.algo
+                remaining,
+                callback=CallbackList(callbacks),
+                reset_num_timesteps=False,
+                tb_log_name=args.algo,
             )
     if progress.stopped is not None:  # the abandoned rollout is played again on resume
         model.num_timesteps = progress.rollout_start

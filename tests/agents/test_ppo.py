@@ -154,7 +154,16 @@ def test_args_validation():
         tiny_args(gae_lambda=1.5)
     with pytest.raises(ConfigError, match="update_epochs"):
         tiny_args(update_epochs=0)
+    with pytest.raises(ConfigError, match="entropy_decay_to"):
+        tiny_args(entropy_decay_to=0.0)
     assert tiny_args().total_env_steps == 3 * 2 * 5
+
+
+def test_entropy_weight_decays_from_ent_coef_to_its_final_fraction():
+    args = tiny_args(ent_coef=0.05, entropy_decay_to=0.04, total_updates=3)
+    weights = [ppo.entropy_weight(args, update) for update in range(3)]
+    assert weights == pytest.approx([0.05, 0.01, 0.002])  # 0.05 · 0.04^(0, 1/2, 1)
+    assert ppo.entropy_weight(tiny_args(ent_coef=0.05), 2) == pytest.approx(0.05)
 
 
 def test_training_resumes_bit_for_bit_and_loads_as_a_policy(tmp_path):

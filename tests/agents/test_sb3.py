@@ -150,6 +150,27 @@ def test_args_validation():
     with pytest.raises(ConfigError, match="batch_size"):
         tiny_args(algo="ppo_scalar", batch_size=100)
     tiny_args(algo="a2c", batch_size=100)  # A2C takes the whole rollout
+    with pytest.raises(ConfigError, match="entropy_decay_to"):
+        tiny_args(entropy_decay_to=1.5)
+
+
+def test_entropy_decay_sets_sb3s_ent_coef_before_each_update():
+    from types import SimpleNamespace
+
+    decay = sb3.EntropyDecay(0.05, 0.04, total_timesteps=30)  # 3 rollouts of 2 envs × 5 steps
+    decay.model = SimpleNamespace(n_steps=5, n_envs=2, num_timesteps=0, ent_coef=0.05)
+    weights = []
+    for done in (10, 20, 30):  # SB3 calls it after each rollout, before train()
+        decay.model.num_timesteps = done
+        decay.on_rollout_end()
+        weights.append(decay.model.ent_coef)
+    assert weights == pytest.approx([0.05, 0.01, 0.002])
+
+
+def test_training_decays_the_entropy_weight_to_its_final_fraction(tmp_path):
+    args = tiny_args(total_timesteps=30, ent_coef=0.05, entropy_decay_to=0.04)
+    sb3.train(args, tmp_path / "run", show_progress=False)
+    assert sb3.load_model(tmp_path / "run").ent_coef == pytest.approx(0.002)
 
 
 @pytest.mark.parametrize("algo", sorted(sb3.ALGORITHMS))

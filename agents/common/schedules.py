@@ -1,0 +1,17 @@
+"""Schedules of a training coefficient over a run, as pure functions of its progress."""
+
+from __future__ import annotations
+
+
+def progress_of(done: int, total: int) -> float:
+    """How far a run is, in [0, 1]: ``done`` of ``total`` updates, 1 at the last one."""
+    return min(1.0, max(0.0, done / max(1, total - 1)))
+
+
+def geometric_decay(start: float, final_fraction: float, progress: float) -> float:
+    """``start · final_fraction^progress``: from ``start`` at 0 to its fraction at 1.
+
+    The entropy schedule of the A3C, MECCA, PPO and SB3 presets (``final_fraction`` = 1 keeps
+    the coefficient constant).
+    """
+    return start * final_fraction ** min(1.0, max(0.0, progress))
