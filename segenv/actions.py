@@ -17,6 +17,8 @@ ACTION_SETS: dict[str, tuple[float, ...]] = {
     "0.1+0.2": (-0.2, -0.1, 0.1, 0.2),
     "0.1+0.2+0.4": (-0.4, -0.2, -0.1, 0.1, 0.2, 0.4),
     "0.1+0.2+0.4+1.0": (-1.0, -0.4, -0.2, -0.1, 0.1, 0.2, 0.4, 1.0),
+    # not in the papers: their set plus a "hold" action (0), as PixelRL's "do nothing"
+    "0.1+0.2+0.4+hold": (-0.4, -0.2, -0.1, 0.0, 0.1, 0.2, 0.4),
 }
 ACTION_SETS["paper"] = ACTION_SETS["0.1+0.2+0.4"]
 

@@ -12,6 +12,13 @@ def test_paper_set_is_default_six_actions_without_zero():
     assert 0.0 not in deltas
 
 
+def test_hold_set_is_the_paper_set_plus_zero():
+    hold = resolve_action_set("0.1+0.2+0.4+hold")
+    np.testing.assert_allclose(np.setdiff1d(hold, resolve_action_set("paper")), [0.0])
+    p = np.array([0.95, 0.0], dtype=np.float32)
+    np.testing.assert_allclose(apply_action(p, np.array([3, 3]), hold), p)  # index 3 holds
+
+
 @pytest.mark.parametrize("name", sorted(ACTION_SETS))
 def test_named_sets_are_symmetric(name):
     deltas = resolve_action_set(name)
