@@ -67,7 +67,7 @@ from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import Rollout, collect_rollout, episode_seeds, make_vector_env
 from .common.runs import args_from_dict
 from .common.runtime import configure_torch, seed_everything
-from .common.schedules import geometric_decay, progress_of
+from .common.schedules import check_final_fraction, geometric_decay, progress_of
 from .common.training import TrainingLoop, UpdateResult
 
 ADVANTAGES = ("mean", "voxel")
@@ -143,10 +143,7 @@ class Args(NetworkArgs, RunArgs):
             )
         if not self.lr > 0 or not 0 < self.lr_decay <= 1:
             raise ConfigError(f"need lr > 0 and 0 < lr_decay <= 1, got {self.lr}, {self.lr_decay}")
-        if not 0 < self.entropy_decay_to <= 1:
-            raise ConfigError(
-                f"entropy_decay_to must be in (0, 1] (1 = constant), got {self.entropy_decay_to}"
-            )
+        check_final_fraction("entropy_decay_to", self.entropy_decay_to)
         if self.workers > 1 and self.device not in ("cpu", "auto"):
             raise ConfigError(
                 f"device={self.device!r} with workers={self.workers}: asynchronous workers share "

@@ -84,7 +84,7 @@ from .common.policies import NetworkPolicy, actor_logits
 from .common.rollout import episode_seeds
 from .common.runs import args_from_dict
 from .common.runtime import configure_torch, seed_everything
-from .common.schedules import geometric_decay, progress_of
+from .common.schedules import check_final_fraction, geometric_decay, progress_of
 from .common.training import TrainingLoop, UpdateResult
 
 TORCHRUN = True
@@ -158,10 +158,7 @@ class Args(NetworkArgs, RunArgs):
             raise ConfigError(f"need lr > 0 and clip_coef > 0, got {self.lr}, {self.clip_coef}")
         if not 0 <= self.gae_lambda <= 1:
             raise ConfigError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
-        if not 0 < self.entropy_decay_to <= 1:
-            raise ConfigError(
-                f"entropy_decay_to must be in (0, 1] (1 = constant), got {self.entropy_decay_to}"
-            )
+        check_final_fraction("entropy_decay_to", self.entropy_decay_to)
 
 
 CONFIGS: dict[str, Args] = {

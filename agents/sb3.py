@@ -84,7 +84,7 @@ from .common.runs import (
     write_config,
 )
 from .common.runtime import configure_torch
-from .common.schedules import geometric_decay, progress_of
+from .common.schedules import check_final_fraction, geometric_decay, progress_of
 
 CHECKPOINT_NAME = "checkpoint.zip"
 
@@ -548,10 +548,7 @@ class Args(NetworkArgs, RunArgs):
         for name in ("total_timesteps", "num_envs", "n_steps", "batch_size", "n_epochs"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 < self.entropy_decay_to <= 1:
-            raise ConfigError(
-                f"entropy_decay_to must be in (0, 1] (1 = constant), got {self.entropy_decay_to}"
-            )
+        check_final_fraction("entropy_decay_to", self.entropy_decay_to)
         if self.is_ppo and self.batch_size > self.n_steps * self.num_envs:
             raise ConfigError(
                 f"batch_size={self.batch_size} exceeds n_steps · num_envs = "
